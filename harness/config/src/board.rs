@@ -1,0 +1,412 @@
+//! Board descriptions: `configs/boards/<id>.toml`.
+//!
+//! A board file says which core runs at which clock, where its memories are,
+//! and which of them the firmware's linker uses for code and for data/stack.
+//! The firmware's build script reads the same file to write `memory.x`, so the
+//! simulator's memory map and the firmware's link map cannot drift apart.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::{ConfigError, SourceFile};
+
+/// The CPU core of a board; selects the simulator's cycle model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Core {
+    CortexM4,
+    CortexM7,
+}
+
+impl Core {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Core::CortexM4 => "cortex-m4",
+            Core::CortexM7 => "cortex-m7",
+        }
+    }
+}
+
+impl std::fmt::Display for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether a memory region holds code (read-only at run time) or data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RegionKind {
+    Flash,
+    Ram,
+}
+
+/// One memory region of a board.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemoryRegion {
+    pub name: String,
+    pub kind: RegionKind,
+    pub start: u32,
+    pub size_bytes: u32,
+    /// Extra cycles per access (flash wait states; 0 for TCM).
+    pub wait_states: u32,
+}
+
+impl MemoryRegion {
+    /// One past the last address, as u64 so a region ending at 4 GiB fits.
+    pub fn end(&self) -> u64 {
+        u64::from(self.start) + u64::from(self.size_bytes)
+    }
+}
+
+/// A validated board description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Board {
+    /// Board id; equals the file stem and the firmware feature `board-<id>`.
+    pub id: String,
+    pub description: String,
+    pub core: Core,
+    pub clock_hz: u64,
+    /// probe-rs chip name, for the real-board backend.
+    pub probe_rs_chip: Option<String>,
+    /// True for boards that exist only in tinybench's simulator.
+    pub simulated: bool,
+    pub memory: Vec<MemoryRegion>,
+    /// Index into `memory` of the region the linker puts code in.
+    pub code_region: usize,
+    /// Index into `memory` of the region holding data, bss and the stack.
+    pub data_region: usize,
+    /// The file this came from.
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawBoard {
+    id: Spanned<String>,
+    #[serde(default)]
+    description: String,
+    core: Core,
+    clock_hz: Spanned<u64>,
+    probe_rs_chip: Option<String>,
+    #[serde(default)]
+    simulated: bool,
+    code_region: Spanned<String>,
+    data_region: Spanned<String>,
+    memory: Vec<Spanned<RawMemoryRegion>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawMemoryRegion {
+    name: String,
+    kind: RegionKind,
+    start: u32,
+    size_bytes: u32,
+    #[serde(default)]
+    wait_states: u32,
+}
+
+/// Highest core clock accepted; above this a typo (an extra zero) is likelier
+/// than a real microcontroller.
+const MAX_CLOCK_HZ: u64 = 2_000_000_000;
+
+impl Board {
+    /// Reads and validates a board file.
+    pub fn from_file(path: &Path) -> Result<Board, ConfigError> {
+        let source = SourceFile::read(path)?;
+        Self::from_source(&source)
+    }
+
+    /// Parses and validates an already loaded board file.
+    pub fn from_source(source: &SourceFile) -> Result<Board, ConfigError> {
+        let raw: RawBoard = source.parse()?;
+        validate_id_matches_file_name(source, &raw)?;
+        validate_clock(source, &raw)?;
+        validate_regions(source, &raw)?;
+        let code_region = resolve_region(source, &raw, &raw.code_region, "code-region")?;
+        let data_region = resolve_region(source, &raw, &raw.data_region, "data-region")?;
+        validate_linker_regions(source, &raw, code_region, data_region)?;
+        Ok(Board {
+            id: raw.id.into_inner(),
+            description: raw.description,
+            core: raw.core,
+            clock_hz: *raw.clock_hz.get_ref(),
+            probe_rs_chip: raw.probe_rs_chip,
+            simulated: raw.simulated,
+            memory: raw
+                .memory
+                .into_iter()
+                .map(|r| {
+                    let r = r.into_inner();
+                    MemoryRegion {
+                        name: r.name,
+                        kind: r.kind,
+                        start: r.start,
+                        size_bytes: r.size_bytes,
+                        wait_states: r.wait_states,
+                    }
+                })
+                .collect(),
+            code_region,
+            data_region,
+            path: source.path.clone(),
+        })
+    }
+
+    pub fn code(&self) -> &MemoryRegion {
+        &self.memory[self.code_region]
+    }
+
+    pub fn data(&self) -> &MemoryRegion {
+        &self.memory[self.data_region]
+    }
+
+    /// The cortex-m-rt `memory.x` linker script for this board.
+    pub fn memory_x(&self) -> String {
+        let (code, data) = (self.code(), self.data());
+        format!(
+            "/* Generated by tinybench from {path} ({id}); edit the board file, not this. */\n\
+             MEMORY\n{{\n  FLASH : ORIGIN = {cs:#010X}, LENGTH = {cl}\n  RAM : ORIGIN = {ds:#010X}, LENGTH = {dl}\n}}\n",
+            path = self.path.display(),
+            id = self.id,
+            cs = code.start,
+            cl = code.size_bytes,
+            ds = data.start,
+            dl = data.size_bytes,
+        )
+    }
+}
+
+/// `id` must equal the file stem: configs name boards by file.
+fn validate_id_matches_file_name(source: &SourceFile, raw: &RawBoard) -> Result<(), ConfigError> {
+    let stem = source.path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+    if raw.id.get_ref() != stem {
+        return Err(source.invalid(
+            raw.id.span(),
+            "id",
+            format!("board id \"{}\" differs from the file name \"{stem}.toml\"", raw.id.get_ref()),
+            format!("set id = \"{stem}\" or rename the file to {}.toml", raw.id.get_ref()),
+        ));
+    }
+    let valid = !stem.is_empty() && stem.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !valid {
+        return Err(source.invalid(
+            raw.id.span(),
+            "id",
+            format!("board id \"{stem}\" must be lowercase letters, digits and '-'"),
+            "rename the board (it becomes the firmware feature board-<id>)",
+        ));
+    }
+    Ok(())
+}
+
+fn validate_clock(source: &SourceFile, raw: &RawBoard) -> Result<(), ConfigError> {
+    let hz = *raw.clock_hz.get_ref();
+    if hz == 0 || hz > MAX_CLOCK_HZ {
+        return Err(source.invalid(
+            raw.clock_hz.span(),
+            "clock-hz",
+            format!("clock of {hz} Hz is outside 1 Hz ..= {MAX_CLOCK_HZ} Hz"),
+            "give the core clock in Hz, e.g. clock-hz = 120_000_000",
+        ));
+    }
+    Ok(())
+}
+
+fn validate_regions(source: &SourceFile, raw: &RawBoard) -> Result<(), ConfigError> {
+    if raw.memory.is_empty() {
+        return Err(source.invalid_here(
+            "memory",
+            "the board has no memory regions",
+            "add [[memory]] tables with name, kind, start and size-bytes",
+        ));
+    }
+    for (i, region) in raw.memory.iter().enumerate() {
+        let r = region.get_ref();
+        if r.size_bytes == 0 {
+            return Err(source.invalid(
+                region.span(),
+                "memory.size-bytes",
+                format!("region \"{}\" has size 0", r.name),
+                "give the region's size in bytes",
+            ));
+        }
+        if u64::from(r.start) + u64::from(r.size_bytes) > 1 << 32 {
+            return Err(source.invalid(
+                region.span(),
+                "memory.size-bytes",
+                format!("region \"{}\" runs past the 4 GiB address space", r.name),
+                "check start and size-bytes",
+            ));
+        }
+        for other in &raw.memory[..i] {
+            let o = other.get_ref();
+            if o.name == r.name {
+                return Err(source.invalid(
+                    region.span(),
+                    "memory.name",
+                    format!("two regions are named \"{}\"", r.name),
+                    "give each region its own name",
+                ));
+            }
+            let overlaps = u64::from(r.start) < u64::from(o.start) + u64::from(o.size_bytes)
+                && u64::from(o.start) < u64::from(r.start) + u64::from(r.size_bytes);
+            if overlaps {
+                return Err(source.invalid(
+                    region.span(),
+                    "memory.start",
+                    format!("region \"{}\" overlaps region \"{}\"", r.name, o.name),
+                    "fix start or size-bytes of one of them",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn resolve_region(source: &SourceFile, raw: &RawBoard, name: &Spanned<String>, key: &str) -> Result<usize, ConfigError> {
+    raw.memory.iter().position(|r| &r.get_ref().name == name.get_ref()).ok_or_else(|| {
+        let names: Vec<&str> = raw.memory.iter().map(|r| r.get_ref().name.as_str()).collect();
+        source.invalid(
+            name.span(),
+            key,
+            format!("no memory region named \"{}\"", name.get_ref()),
+            format!("use one of: {}", names.join(", ")),
+        )
+    })
+}
+
+fn validate_linker_regions(source: &SourceFile, raw: &RawBoard, code: usize, data: usize) -> Result<(), ConfigError> {
+    if raw.memory[data].get_ref().kind != RegionKind::Ram {
+        return Err(source.invalid(
+            raw.data_region.span(),
+            "data-region",
+            format!("data-region \"{}\" is not RAM", raw.data_region.get_ref()),
+            "name a region with kind = \"ram\" for data and stack",
+        ));
+    }
+    if code == data {
+        return Err(source.invalid(
+            raw.code_region.span(),
+            "code-region",
+            "code-region and data-region are the same region",
+            "put code in flash and data in RAM",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SIM_M4: &str = r#"
+id = "sim-m4"
+core = "cortex-m4"
+clock-hz = 120_000_000
+code-region = "flash"
+data-region = "sram"
+
+[[memory]]
+name = "flash"
+kind = "flash"
+start = 0x0800_0000
+size-bytes = 2_097_152
+
+[[memory]]
+name = "sram"
+kind = "ram"
+start = 0x2000_0000
+size-bytes = 655_360
+"#;
+
+    fn parse(name: &str, text: &str) -> Result<Board, ConfigError> {
+        Board::from_source(&SourceFile { path: PathBuf::from(format!("configs/boards/{name}.toml")), text: text.into() })
+    }
+
+    #[test]
+    fn valid_board_loads() {
+        let b = parse("sim-m4", SIM_M4).unwrap();
+        assert_eq!(b.core, Core::CortexM4);
+        assert_eq!(b.clock_hz, 120_000_000);
+        assert_eq!(b.code().start, 0x0800_0000);
+        assert_eq!(b.data().size_bytes, 655_360);
+    }
+
+    #[test]
+    fn memory_x_names_flash_and_ram() {
+        let x = parse("sim-m4", SIM_M4).unwrap().memory_x();
+        assert!(x.contains("FLASH : ORIGIN = 0x08000000, LENGTH = 2097152"), "{x}");
+        assert!(x.contains("RAM : ORIGIN = 0x20000000, LENGTH = 655360"), "{x}");
+    }
+
+    #[test]
+    fn unknown_key_names_line_and_key() {
+        let text = SIM_M4.replace("clock-hz", "clock-hertz");
+        let err = parse("sim-m4", &text).unwrap_err().to_string();
+        assert!(err.starts_with("configs/boards/sim-m4.toml:4:1: clock-hertz: unknown field `clock-hertz`"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_names_line_and_key() {
+        let text = SIM_M4.replace("clock-hz = 120_000_000", "clock-hz = \"fast\"");
+        let err = parse("sim-m4", &text).unwrap_err().to_string();
+        assert!(err.starts_with("configs/boards/sim-m4.toml:4:12: clock-hz: invalid type"), "{err}");
+    }
+
+    #[test]
+    fn bad_core_lists_the_choices() {
+        let text = SIM_M4.replace("cortex-m4\"", "cortex-m0\"");
+        let err = parse("sim-m4", &text).unwrap_err().to_string();
+        assert!(err.contains("core") && err.contains("cortex-m4") && err.contains("cortex-m7"), "{err}");
+    }
+
+    #[test]
+    fn id_must_match_file_name() {
+        let err = parse("other", SIM_M4).unwrap_err().to_string();
+        assert!(err.contains(":2:6: id: board id \"sim-m4\" differs from the file name \"other.toml\""), "{err}");
+    }
+
+    #[test]
+    fn overlapping_regions_are_refused() {
+        let text = SIM_M4.replace("start = 0x2000_0000", "start = 0x0800_1000");
+        let err = parse("sim-m4", &text).unwrap_err().to_string();
+        assert!(err.contains("overlaps region \"flash\""), "{err}");
+    }
+
+    #[test]
+    fn unknown_data_region_lists_regions() {
+        let text = SIM_M4.replace("data-region = \"sram\"", "data-region = \"dtcm\"");
+        let err = parse("sim-m4", &text).unwrap_err().to_string();
+        assert!(err.contains("data-region: no memory region named \"dtcm\"; use one of: flash, sram"), "{err}");
+    }
+
+    #[test]
+    fn data_region_must_be_ram() {
+        let text = SIM_M4.replace("data-region = \"sram\"", "data-region = \"flash\"");
+        assert!(parse("sim-m4", &text).unwrap_err().to_string().contains("is not RAM"));
+    }
+
+    #[test]
+    fn zero_clock_is_refused() {
+        let text = SIM_M4.replace("120_000_000", "0");
+        assert!(parse("sim-m4", &text).unwrap_err().to_string().contains("clock-hz: clock of 0 Hz"));
+    }
+
+    #[test]
+    fn shipped_boards_are_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/boards");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                Board::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
+                seen += 1;
+            }
+        }
+        assert!(seen >= 3, "expected the shipped boards in {}", dir.display());
+    }
+}

@@ -1,0 +1,46 @@
+use std::path::PathBuf;
+
+/// Everything that can be wrong with a configuration or board file.
+///
+/// Each message is one line that names the file (with `line:column` where the
+/// problem has a place), the key, and what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{}: cannot read: {source}; check the path", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TOML is malformed, a key is unknown or a value has the wrong type.
+    #[error("{}:{line}:{column}: {key}: {message}", path.display())]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        /// Dotted key path, e.g. `run.iterations`, or `(document)`.
+        key: String,
+        message: String,
+    },
+    /// The file parsed but a value breaks a rule (a named validation).
+    #[error("{}:{line}:{column}: {key}: {message}; {fix}", path.display())]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        key: String,
+        message: String,
+        /// What the user should change.
+        fix: String,
+    },
+}
+
+impl ConfigError {
+    /// The file the error is about.
+    pub fn path(&self) -> &std::path::Path {
+        match self {
+            ConfigError::Read { path, .. } | ConfigError::Parse { path, .. } | ConfigError::Invalid { path, .. } => path,
+        }
+    }
+}

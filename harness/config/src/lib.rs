@@ -1,0 +1,20 @@
+//! host: tinybench's configuration files, parsed and validated.
+//!
+//! Hardware is described in data. Each file is deserialized into a `Raw*`
+//! type that denies unknown keys, then checked by named validations; every
+//! error is a single line naming the file, `line:column`, the key and a fix.
+//!
+//! - [`Board`]: `configs/boards/<id>.toml`, a board's core, clock and memories.
+//! - [`RunConfig`]: `configs/<name>.toml`, what `tinybench run` does.
+
+mod board;
+mod error;
+mod run;
+mod source;
+
+pub use board::{Board, Core, MemoryRegion, RegionKind};
+pub use error::ConfigError;
+pub use run::{
+    CaseConfig, KernelSet, PowerConfig, ReportSettings, RunConfig, RunSettings, SimPowerConfig, TargetKind, Workload,
+};
+pub use source::SourceFile;

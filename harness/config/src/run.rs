@@ -1,0 +1,610 @@
+//! Run configurations: `configs/<name>.toml` — which board, which target
+//! backend, which power source, how to run, and the benchmark cases.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::{Board, ConfigError, SourceFile};
+
+/// A validated run configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunConfig {
+    /// The file this came from.
+    pub path: PathBuf,
+    /// File stem, used to name report folders.
+    pub name: String,
+    pub board: Board,
+    pub target: TargetKind,
+    pub power: PowerConfig,
+    pub run: RunSettings,
+    pub report: ReportSettings,
+    pub cases: Vec<CaseConfig>,
+}
+
+/// Where the firmware runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetKind {
+    /// tinybench's built-in Cortex-M simulator.
+    Sim,
+}
+
+/// Where energy figures come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PowerConfig {
+    /// A modeled supply: constant run and sleep currents. Figures derived from
+    /// it are labeled *modeled*, never *measured*.
+    Sim(SimPowerConfig),
+}
+
+/// Parameters of the modeled supply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimPowerConfig {
+    pub supply_mv: f64,
+    pub run_current_ma: f64,
+    pub sleep_current_ma: f64,
+}
+
+/// How each case runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunSettings {
+    /// Inferences run before timing starts (caches, branch predictors).
+    pub warmup: u32,
+    /// Timed inferences.
+    pub iterations: u32,
+    /// Stop a firmware that has not finished after this many cycles.
+    pub max_cycles: u64,
+    /// Stop a firmware that has not finished after this much wall time.
+    pub timeout_s: u64,
+}
+
+impl Default for RunSettings {
+    fn default() -> Self {
+        RunSettings { warmup: 2, iterations: 10, max_cycles: 4_000_000_000, timeout_s: 600 }
+    }
+}
+
+/// Where reports go.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReportSettings {
+    /// Parent folder of run folders (resolved against the config file's
+    /// folder); `None` means `reports/` in the working directory.
+    pub out_dir: Option<PathBuf>,
+}
+
+/// One benchmark case: a workload built into its own firmware.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseConfig {
+    pub name: String,
+    pub workload: Workload,
+    pub kernels: KernelSet,
+    /// Seed of the synthetic input and weights.
+    pub seed: u32,
+}
+
+/// What the firmware computes per inference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workload {
+    /// One int8 CONV_2D, 3x3 kernel, stride 1, SAME padding, per-channel
+    /// requantization, on a synthetic input.
+    Conv2d3x3 { height: u32, width: u32, in_channels: u32, out_channels: u32 },
+}
+
+impl Workload {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Workload::Conv2d3x3 { .. } => "conv2d-3x3",
+        }
+    }
+}
+
+/// Which kernel implementation the firmware links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KernelSet {
+    /// Plain loops, the bit-exact reference.
+    Reference,
+}
+
+impl KernelSet {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KernelSet::Reference => "reference",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawRunConfig {
+    board: RawBoardRef,
+    target: RawTarget,
+    power: RawPower,
+    #[serde(default)]
+    run: RawRun,
+    #[serde(default)]
+    report: RawReport,
+    #[serde(default)]
+    case: Vec<RawCase>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawBoardRef {
+    /// Board id, looked up as `boards/<name>.toml` next to the config.
+    name: Option<Spanned<String>>,
+    /// Explicit board file, relative to the config file.
+    file: Option<Spanned<String>>,
+    /// Override of the board file's clock.
+    clock_hz: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawTarget {
+    kind: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawPower {
+    kind: Spanned<String>,
+    supply_mv: Option<Spanned<f64>>,
+    run_current_ma: Option<Spanned<f64>>,
+    sleep_current_ma: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawRun {
+    warmup: Option<u32>,
+    iterations: Option<Spanned<u32>>,
+    max_cycles: Option<Spanned<u64>>,
+    timeout_s: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawReport {
+    out_dir: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawCase {
+    name: Spanned<String>,
+    workload: Spanned<String>,
+    kernels: Option<Spanned<String>>,
+    /// `[height, width, channels]` of the input tensor.
+    input_shape: Option<Spanned<Vec<u32>>>,
+    out_channels: Option<Spanned<u32>>,
+    seed: Option<u32>,
+}
+
+/// Largest conv dimension accepted: keeps buffers within small-MCU RAM and
+/// the per-inference MAC count within a u32.
+const MAX_CONV_DIM: u32 = 1024;
+
+impl RunConfig {
+    /// Reads and validates a run configuration and the board file it names.
+    pub fn from_file(path: &Path) -> Result<RunConfig, ConfigError> {
+        let source = SourceFile::read(path)?;
+        let raw: RawRunConfig = source.parse()?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let mut board = load_board(&source, dir, &raw.board)?;
+        if let Some(clock) = &raw.board.clock_hz {
+            if *clock.get_ref() == 0 {
+                return Err(source.invalid(clock.span(), "board.clock-hz", "clock of 0 Hz", "give the clock in Hz"));
+            }
+            board.clock_hz = *clock.get_ref();
+        }
+        let target = validate_target(&source, &raw.target)?;
+        let power = validate_power(&source, &raw.power)?;
+        let run = validate_run(&source, &raw.run)?;
+        let cases = validate_cases(&source, &raw.case)?;
+        let report = ReportSettings { out_dir: raw.report.out_dir.map(|d| dir.join(d)) };
+        Ok(RunConfig {
+            path: path.to_owned(),
+            name: path.file_stem().and_then(|s| s.to_str()).unwrap_or("run").to_owned(),
+            board,
+            target,
+            power,
+            run,
+            report,
+            cases,
+        })
+    }
+}
+
+fn load_board(source: &SourceFile, dir: &Path, raw: &RawBoardRef) -> Result<Board, ConfigError> {
+    let (span, key, path) = match (&raw.name, &raw.file) {
+        (Some(name), None) => (name.span(), "board.name", dir.join("boards").join(format!("{}.toml", name.get_ref()))),
+        (None, Some(file)) => (file.span(), "board.file", dir.join(file.get_ref())),
+        (Some(name), Some(_)) => {
+            return Err(source.invalid(
+                name.span(),
+                "board.name",
+                "both board.name and board.file are set",
+                "keep one: name looks up boards/<name>.toml, file names any board file",
+            ));
+        }
+        (None, None) => {
+            return Err(source.invalid_here(
+                "board",
+                "no board given",
+                "add name = \"sim-m4\" (looks up boards/sim-m4.toml) or file = \"path/to/board.toml\" under [board]",
+            ));
+        }
+    };
+    if !path.is_file() {
+        let available = available_boards(&dir.join("boards"));
+        return Err(source.invalid(
+            span,
+            key,
+            format!("board file {} not found", path.display()),
+            if available.is_empty() {
+                "point board.file at a board description".to_owned()
+            } else {
+                format!("available boards: {}", available.join(", "))
+            },
+        ));
+    }
+    Board::from_file(&path)
+}
+
+fn available_boards(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let p = e.path();
+            (p.extension()? == "toml").then(|| p.file_stem()?.to_str().map(str::to_owned))?
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+fn validate_target(source: &SourceFile, raw: &RawTarget) -> Result<TargetKind, ConfigError> {
+    match raw.kind.get_ref().as_str() {
+        "sim" => Ok(TargetKind::Sim),
+        "probe-rs" => Err(source.invalid(
+            raw.kind.span(),
+            "target.kind",
+            "the probe-rs backend for real boards is not available in this version",
+            "use kind = \"sim\" to run on the built-in simulator",
+        )),
+        other => Err(source.invalid(
+            raw.kind.span(),
+            "target.kind",
+            format!("unknown target kind \"{other}\""),
+            "use kind = \"sim\" (\"probe-rs\" is reserved for real boards)",
+        )),
+    }
+}
+
+fn validate_power(source: &SourceFile, raw: &RawPower) -> Result<PowerConfig, ConfigError> {
+    if raw.kind.get_ref() != "sim" {
+        return Err(source.invalid(
+            raw.kind.span(),
+            "power.kind",
+            format!("unknown power source \"{}\"", raw.kind.get_ref()),
+            "use kind = \"sim\" (a modeled supply); instruments arrive in a later version",
+        ));
+    }
+    let field = |value: &Option<Spanned<f64>>, key: &str, example: &str| -> Result<f64, ConfigError> {
+        let Some(v) = value else {
+            return Err(source.invalid_here(
+                "power",
+                format!("power.{key} is missing"),
+                format!("add {key} = {example} under [power]"),
+            ));
+        };
+        let x = *v.get_ref();
+        if !x.is_finite() || x < 0.0 {
+            return Err(source.invalid(
+                v.span(),
+                &format!("power.{key}"),
+                format!("{x} is not a non-negative number"),
+                format!("e.g. {key} = {example}"),
+            ));
+        }
+        Ok(x)
+    };
+    let supply_mv = field(&raw.supply_mv, "supply-mv", "3300")?;
+    if supply_mv == 0.0 {
+        return Err(source.invalid_here("power.supply-mv", "supply of 0 mV", "give the supply voltage in mV"));
+    }
+    Ok(PowerConfig::Sim(SimPowerConfig {
+        supply_mv,
+        run_current_ma: field(&raw.run_current_ma, "run-current-ma", "25.0")?,
+        sleep_current_ma: field(&raw.sleep_current_ma, "sleep-current-ma", "0.01")?,
+    }))
+}
+
+fn validate_run(source: &SourceFile, raw: &RawRun) -> Result<RunSettings, ConfigError> {
+    let defaults = RunSettings::default();
+    let iterations = raw.iterations.as_ref().map_or(Ok(defaults.iterations), |it| match *it.get_ref() {
+        0 => Err(source.invalid(it.span(), "run.iterations", "0 iterations measure nothing", "use at least 1")),
+        n => Ok(n),
+    })?;
+    let max_cycles = raw.max_cycles.as_ref().map_or(Ok(defaults.max_cycles), |c| match *c.get_ref() {
+        0 => Err(source.invalid(c.span(), "run.max-cycles", "a budget of 0 cycles", "give a cycle budget, e.g. 4_000_000_000")),
+        n => Ok(n),
+    })?;
+    let timeout_s = raw.timeout_s.as_ref().map_or(Ok(defaults.timeout_s), |t| match *t.get_ref() {
+        0 => Err(source.invalid(t.span(), "run.timeout-s", "a timeout of 0 s", "give a wall-clock budget in seconds")),
+        n => Ok(n),
+    })?;
+    Ok(RunSettings { warmup: raw.warmup.unwrap_or(defaults.warmup), iterations, max_cycles, timeout_s })
+}
+
+fn validate_cases(source: &SourceFile, raw: &[RawCase]) -> Result<Vec<CaseConfig>, ConfigError> {
+    if raw.is_empty() {
+        return Err(source.invalid_here(
+            "case",
+            "no benchmark cases",
+            "add a [[case]] with name and workload = \"conv2d-3x3\"",
+        ));
+    }
+    let mut cases: Vec<CaseConfig> = Vec::with_capacity(raw.len());
+    for c in raw {
+        let name = c.name.get_ref();
+        let name_ok = !name.is_empty()
+            && name.len() <= 64
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        if !name_ok {
+            return Err(source.invalid(
+                c.name.span(),
+                "case.name",
+                format!("case name \"{name}\" must be 1-64 letters, digits, '-', '_' or '.'"),
+                "rename the case (it names the firmware build and report rows)",
+            ));
+        }
+        if cases.iter().any(|k| &k.name == name) {
+            return Err(source.invalid(c.name.span(), "case.name", format!("two cases are named \"{name}\""), "give each case its own name"));
+        }
+        let workload = match c.workload.get_ref().as_str() {
+            "conv2d-3x3" => conv_workload(source, c)?,
+            other => {
+                return Err(source.invalid(
+                    c.workload.span(),
+                    "case.workload",
+                    format!("unknown workload \"{other}\""),
+                    "use workload = \"conv2d-3x3\"",
+                ));
+            }
+        };
+        let kernels = match &c.kernels {
+            None => KernelSet::Reference,
+            Some(k) => match k.get_ref().as_str() {
+                "reference" => KernelSet::Reference,
+                other => {
+                    return Err(source.invalid(
+                        k.span(),
+                        "case.kernels",
+                        format!("kernel set \"{other}\" is not available in this version"),
+                        "use kernels = \"reference\"",
+                    ));
+                }
+            },
+        };
+        cases.push(CaseConfig { name: name.clone(), workload, kernels, seed: c.seed.unwrap_or(1) });
+    }
+    Ok(cases)
+}
+
+fn conv_workload(source: &SourceFile, c: &RawCase) -> Result<Workload, ConfigError> {
+    let (height, width, in_channels) = match &c.input_shape {
+        None => (16, 16, 8),
+        Some(shape) => match shape.get_ref().as_slice() {
+            &[h, w, ch] if [h, w, ch].iter().all(|&d| (1..=MAX_CONV_DIM).contains(&d)) => (h, w, ch),
+            _ => {
+                return Err(source.invalid(
+                    shape.span(),
+                    "case.input-shape",
+                    format!("input-shape {:?} is not [height, width, channels] within 1..={MAX_CONV_DIM}", shape.get_ref()),
+                    "e.g. input-shape = [16, 16, 8]",
+                ));
+            }
+        },
+    };
+    let out_channels = match &c.out_channels {
+        None => 16,
+        Some(oc) if (1..=MAX_CONV_DIM).contains(oc.get_ref()) => *oc.get_ref(),
+        Some(oc) => {
+            return Err(source.invalid(
+                oc.span(),
+                "case.out-channels",
+                format!("{} output channels is outside 1..={MAX_CONV_DIM}", oc.get_ref()),
+                "e.g. out-channels = 16",
+            ));
+        }
+    };
+    let macs = u64::from(height) * u64::from(width) * u64::from(out_channels) * 9 * u64::from(in_channels);
+    if macs > u64::from(u32::MAX) {
+        return Err(source.invalid(
+            c.workload.span(),
+            "case.input-shape",
+            format!("{macs} MACs per inference do not fit the protocol's u32"),
+            "use a smaller input-shape or out-channels",
+        ));
+    }
+    Ok(Workload::Conv2d3x3 { height, width, in_channels, out_channels })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BOARD: &str = r#"
+id = "sim-m4"
+core = "cortex-m4"
+clock-hz = 120_000_000
+code-region = "flash"
+data-region = "sram"
+[[memory]]
+name = "flash"
+kind = "flash"
+start = 0x0800_0000
+size-bytes = 1_048_576
+[[memory]]
+name = "sram"
+kind = "ram"
+start = 0x2000_0000
+size-bytes = 131_072
+"#;
+
+    const RUN: &str = r#"[board]
+name = "sim-m4"
+
+[target]
+kind = "sim"
+
+[power]
+kind = "sim"
+supply-mv = 1800
+run-current-ma = 12.5
+sleep-current-ma = 0.02
+
+[run]
+warmup = 1
+iterations = 5
+
+[[case]]
+name = "conv-small"
+workload = "conv2d-3x3"
+input-shape = [8, 8, 4]
+out-channels = 8
+"#;
+
+    struct Fixture {
+        dir: tempfile::TempDir,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::create_dir(dir.path().join("boards")).unwrap();
+            std::fs::write(dir.path().join("boards/sim-m4.toml"), BOARD).unwrap();
+            Fixture { dir }
+        }
+
+        fn load(&self, text: &str) -> Result<RunConfig, ConfigError> {
+            let path = self.dir.path().join("run.toml");
+            std::fs::write(&path, text).unwrap();
+            RunConfig::from_file(&path)
+        }
+
+        /// The error text with the temp dir replaced by `DIR`, single line.
+        fn error(&self, text: &str) -> String {
+            let e = self.load(text).unwrap_err().to_string();
+            assert!(!e.contains('\n'), "error must be one line: {e}");
+            e.replace(&self.dir.path().display().to_string(), "DIR")
+        }
+    }
+
+    #[test]
+    fn valid_run_config_loads() {
+        let cfg = Fixture::new().load(RUN).unwrap();
+        assert_eq!(cfg.name, "run");
+        assert_eq!(cfg.board.id, "sim-m4");
+        assert_eq!(cfg.target, TargetKind::Sim);
+        assert_eq!(cfg.run.warmup, 1);
+        assert_eq!(cfg.run.iterations, 5);
+        assert_eq!(cfg.run.max_cycles, RunSettings::default().max_cycles);
+        assert_eq!(
+            cfg.cases[0].workload,
+            Workload::Conv2d3x3 { height: 8, width: 8, in_channels: 4, out_channels: 8 }
+        );
+        let PowerConfig::Sim(p) = &cfg.power;
+        assert_eq!(p.run_current_ma, 12.5);
+    }
+
+    #[test]
+    fn unknown_key() {
+        let e = Fixture::new().error(&RUN.replace("warmup = 1", "warmpu = 1"));
+        assert!(e.starts_with("DIR/run.toml:14:1: run.warmpu: unknown field `warmpu`, expected one of"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type() {
+        let e = Fixture::new().error(&RUN.replace("iterations = 5", "iterations = \"five\""));
+        assert!(e.starts_with("DIR/run.toml:15:14: run.iterations: invalid type: string \"five\", expected u32"), "{e}");
+    }
+
+    #[test]
+    fn missing_board_file_lists_boards() {
+        let e = Fixture::new().error(&RUN.replace("name = \"sim-m4\"", "name = \"sim-m5\""));
+        assert!(e.starts_with("DIR/run.toml:2:8: board.name: board file DIR/boards/sim-m5.toml not found; available boards: sim-m4"), "{e}");
+    }
+
+    #[test]
+    fn probe_rs_is_reserved() {
+        let e = Fixture::new().error(&RUN.replace("kind = \"sim\"\n\n[power]", "kind = \"probe-rs\"\n\n[power]"));
+        assert!(e.contains("target.kind: the probe-rs backend for real boards is not available"), "{e}");
+    }
+
+    #[test]
+    fn zero_iterations() {
+        let e = Fixture::new().error(&RUN.replace("iterations = 5", "iterations = 0"));
+        assert!(e.contains(":15:14: run.iterations: 0 iterations measure nothing; use at least 1"), "{e}");
+    }
+
+    #[test]
+    fn negative_current() {
+        let e = Fixture::new().error(&RUN.replace("12.5", "-1.0"));
+        assert!(e.contains("power.run-current-ma: -1 is not a non-negative number"), "{e}");
+    }
+
+    #[test]
+    fn missing_power_key() {
+        let e = Fixture::new().error(&RUN.replace("supply-mv = 1800\n", ""));
+        assert!(e.contains("power: power.supply-mv is missing; add supply-mv = 3300 under [power]"), "{e}");
+    }
+
+    #[test]
+    fn bad_shape() {
+        let e = Fixture::new().error(&RUN.replace("[8, 8, 4]", "[8, 8]"));
+        assert!(e.contains("case.input-shape: input-shape [8, 8] is not [height, width, channels]"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_case_names() {
+        let twice = format!("{RUN}\n[[case]]\nname = \"conv-small\"\nworkload = \"conv2d-3x3\"\n");
+        assert!(Fixture::new().error(&twice).contains("two cases are named \"conv-small\""));
+    }
+
+    #[test]
+    fn no_cases() {
+        let none = RUN.split("[[case]]").next().unwrap();
+        assert!(Fixture::new().error(none).contains("no benchmark cases"));
+    }
+
+    #[test]
+    fn unknown_kernel_set() {
+        let e = Fixture::new().error(&RUN.replace("out-channels = 8", "out-channels = 8\nkernels = \"simd\""));
+        assert!(e.contains("case.kernels: kernel set \"simd\" is not available"), "{e}");
+    }
+
+    #[test]
+    fn clock_override() {
+        let cfg = Fixture::new().load(&RUN.replace("name = \"sim-m4\"", "name = \"sim-m4\"\nclock-hz = 80_000_000")).unwrap();
+        assert_eq!(cfg.board.clock_hz, 80_000_000);
+    }
+
+    #[test]
+    fn shipped_run_configs_are_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                RunConfig::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
+                seen += 1;
+            }
+        }
+        assert!(seen >= 1);
+    }
+}
