@@ -298,9 +298,10 @@ mod tests {
         assert_eq!(
             bytes,
             [
-                0x0F, // COBS: 14 data bytes then end of frame
+                0x02, // COBS: 1 data byte follows, then a zero
                 0x01, // version 1
-                0x00, // variant 0 = Hello
+                // (zero here) variant 0 = Hello
+                0x0D, // COBS: 12 data bytes follow, then end of frame
                 0x06, b's', b'i', b'm', b'-', b'm', b'4', // board: length 6, UTF-8
                 0x80, 0x9C, 0x9C, 0x39, // 120_000_000 as varint (LEB128)
                 0x01, // case_count 1
