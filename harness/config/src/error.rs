@@ -24,7 +24,7 @@ pub enum ConfigError {
         message: String,
     },
     /// The file parsed but a value breaks a rule (a named validation).
-    #[error("{}:{line}:{column}: {key}: {message}; {fix}", path.display())]
+    #[error("{}{}: {key}: {message}; {fix}", path.display(), place(*line, *column))]
     Invalid {
         path: PathBuf,
         line: usize,
@@ -43,4 +43,9 @@ impl ConfigError {
             ConfigError::Read { path, .. } | ConfigError::Parse { path, .. } | ConfigError::Invalid { path, .. } => path,
         }
     }
+}
+
+/// `:line:column`, or nothing when the error has no place in a file.
+fn place(line: usize, column: usize) -> String {
+    if line == 0 { String::new() } else { format!(":{line}:{column}") }
 }

@@ -8,6 +8,7 @@
 //! - [`RunConfig`]: `configs/<name>.toml`, what `tinybench run` does.
 
 mod board;
+mod builtin;
 mod error;
 mod run;
 mod source;
