@@ -78,10 +78,7 @@ pub enum Message<'a> {
         output_checksum: u32,
     },
     /// Stack usage measured by painting the stack at start-up.
-    Memory {
-        stack_peak_bytes: u32,
-        stack_size_bytes: u32,
-    },
+    Memory { stack_peak_bytes: u32, stack_size_bytes: u32 },
     /// Last message; the firmware stops after it.
     Done { status: RunStatus },
 }
@@ -93,7 +90,9 @@ pub enum RunStatus {
     Ok,
     /// A firmware error; the code is the firmware's error enum discriminant,
     /// and the defmt log says what it was.
-    Failed { code: u16 },
+    Failed {
+        code: u16,
+    },
 }
 
 /// FNV-1a, 32 bit: the output checksum both sides compute.

@@ -1,0 +1,150 @@
+//! Turns the harness's choices into code and a link map:
+//! - the board feature + board file -> `memory.x` (so the simulator's memory
+//!   map and the firmware's link map come from one file),
+//! - `TINYBENCH_*` variables -> `params.rs` constants.
+//!
+//! Every variable has a default, so a plain
+//! `cargo build --release --features board-sim-m4` works without the harness.
+
+use std::env;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::PathBuf;
+
+/// (cargo feature, board id); the id names `configs/boards/<id>.toml`.
+const BOARDS: &[(&str, &str)] =
+    &[("board-sim-m4", "sim-m4"), ("board-sim-m7", "sim-m7"), ("board-nucleo-h743zi2", "nucleo-h743zi2")];
+
+/// Kernel implementations the firmware can be built with.
+const KERNELS: &[&str] = &["reference"];
+
+fn main() {
+    println!("cargo::rerun-if-changed=build.rs");
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+
+    let board_id = selected_board();
+    let board = load_board(board_id);
+    let memory_x = board.memory_x();
+    fs::write(out_dir.join("memory.x"), memory_x).expect("write memory.x into OUT_DIR");
+    println!("cargo::rustc-link-search={}", out_dir.display());
+
+    let params = params_rs(&board);
+    fs::write(out_dir.join("params.rs"), params).expect("write params.rs into OUT_DIR");
+}
+
+fn selected_board() -> &'static str {
+    let selected: Vec<&(&str, &str)> = BOARDS
+        .iter()
+        .filter(|(feature, _)| {
+            let var = format!("CARGO_FEATURE_{}", feature.to_uppercase().replace('-', "_"));
+            env::var_os(var).is_some()
+        })
+        .collect();
+    match selected.as_slice() {
+        [(_, id)] => id,
+        _ => {
+            let all: Vec<&str> = BOARDS.iter().map(|(feature, _)| *feature).collect();
+            let chosen: Vec<&str> = selected.iter().map(|(feature, _)| *feature).collect();
+            panic!(
+                "select exactly one board feature, e.g. `--features board-sim-m4` \
+                 (selected: [{}]; available: {})",
+                chosen.join(", "),
+                all.join(", ")
+            )
+        }
+    }
+}
+
+/// Reads a variable, telling cargo to rebuild when it changes.
+fn var(name: &str) -> Option<String> {
+    println!("cargo::rerun-if-env-changed={name}");
+    match env::var(name) {
+        Ok(value) => Some(value),
+        Err(env::VarError::NotPresent) => None,
+        Err(env::VarError::NotUnicode(value)) => panic!("{name}={value:?} is not UTF-8"),
+    }
+}
+
+fn load_board(board_id: &str) -> tinybench_config::Board {
+    let path = match var("TINYBENCH_BOARD_FILE") {
+        Some(path) => PathBuf::from(path),
+        None => {
+            let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+            manifest_dir.join("../../configs/boards").join(format!("{board_id}.toml"))
+        }
+    };
+    println!("cargo::rerun-if-changed={}", path.display());
+    let board = tinybench_config::Board::from_file(&path).unwrap_or_else(|err| panic!("{err}"));
+    if board.id != board_id {
+        panic!(
+            "{} describes board `{}`, but the firmware is built with feature `board-{board_id}`; \
+             point TINYBENCH_BOARD_FILE at {board_id}.toml or build with `--features board-{}`",
+            path.display(),
+            board.id,
+            board.id
+        );
+    }
+    board
+}
+
+/// Parses `name`'s value with `parse`, or returns `default` when unset.
+fn param<T>(name: &str, default: T, expected: &str, parse: impl Fn(&str) -> Option<T>) -> T {
+    match var(name) {
+        None => default,
+        Some(value) => {
+            parse(value.trim()).unwrap_or_else(|| panic!("{name}={value:?} is invalid: expected {expected}"))
+        }
+    }
+}
+
+fn positive(text: &str) -> Option<usize> {
+    text.parse().ok().filter(|&n| n > 0)
+}
+
+/// `HxWxCIN:COUT`, e.g. `16x16x8:16`.
+fn conv_shape(text: &str) -> Option<[usize; 4]> {
+    let (image, output_channels) = text.split_once(':')?;
+    let mut dims = image.split('x').map(positive);
+    let shape = [dims.next()??, dims.next()??, dims.next()??, positive(output_channels)?];
+    dims.next().is_none().then_some(shape)
+}
+
+fn params_rs(board: &tinybench_config::Board) -> String {
+    let case_name = param("TINYBENCH_CASE_NAME", "conv2d-3x3".to_string(), "1 to 64 bytes of UTF-8", |s| {
+        (!s.is_empty() && s.len() <= tinybench_proto::MAX_NAME_BYTES).then(|| s.to_string())
+    });
+    let warmup = param("TINYBENCH_WARMUP", 2u32, "a whole number (0 or more)", |s| s.parse().ok());
+    let iterations = param("TINYBENCH_ITERATIONS", 10u32, "a whole number of at least 1", |s| {
+        s.parse().ok().filter(|&n: &u32| n > 0)
+    });
+    let [height, width, input_channels, output_channels] = param(
+        "TINYBENCH_CONV",
+        [16, 16, 8, 16],
+        "HxWxCIN:COUT with positive whole numbers, e.g. 16x16x8:16",
+        conv_shape,
+    );
+    let seed = param("TINYBENCH_SEED", 1u32, "a whole number in 0..=4294967295", |s| s.parse().ok());
+    let kernels =
+        param("TINYBENCH_KERNELS", "reference".to_string(), &format!("one of: {}", KERNELS.join(", ")), |s| {
+            KERNELS.contains(&s).then(|| s.to_string())
+        });
+    let clock_hz = u32::try_from(board.clock_hz).unwrap_or_else(|_| {
+        panic!("{}: clock-hz {} does not fit the protocol's u32", board.path.display(), board.clock_hz)
+    });
+
+    let mut rs = String::from("// Generated by build.rs from the board file and TINYBENCH_* variables.\n");
+    let mut line = |decl: String| writeln!(rs, "{decl}").expect("writing to a String");
+    line(format!("pub const BOARD_ID: &str = {:?};", board.id));
+    line(format!("pub const BOARD_CORE: &str = {:?};", board.core.as_str()));
+    line(format!("pub const BOARD_CLOCK_HZ: u32 = {clock_hz};"));
+    line(format!("pub const CASE_NAME: &str = {case_name:?};"));
+    line(format!("pub const WARMUP: u32 = {warmup};"));
+    line(format!("pub const ITERATIONS: u32 = {iterations};"));
+    line(format!("pub const INPUT_HEIGHT: usize = {height};"));
+    line(format!("pub const INPUT_WIDTH: usize = {width};"));
+    line(format!("pub const INPUT_CHANNELS: usize = {input_channels};"));
+    line(format!("pub const OUTPUT_CHANNELS: usize = {output_channels};"));
+    line(format!("pub const SEED: u32 = {seed};"));
+    line(format!("pub const KERNELS: &str = {kernels:?};"));
+    rs
+}

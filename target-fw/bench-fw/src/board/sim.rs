@@ -1,0 +1,9 @@
+//! tinybench's simulated boards (`sim-m4`, `sim-m7`).
+
+use super::BoardInfo;
+
+/// Nothing to set up: the simulator starts the core at the board file's
+/// clock, and its cycle counts do not depend on clock configuration.
+pub fn init(_core: &mut cortex_m::Peripherals) -> BoardInfo {
+    super::from_board_file()
+}

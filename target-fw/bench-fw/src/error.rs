@@ -1,0 +1,41 @@
+//! Firmware errors. Each has a stable code, sent as `RunStatus::Failed { code }`;
+//! the defmt log carries the details.
+
+use tinybench_kernels::KernelError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, defmt::Format)]
+pub enum FwError {
+    /// The kernel refused the workload (a build-time shape bug).
+    Kernel(KernelError),
+    /// A result message did not fit `MAX_FRAME_BYTES`.
+    FrameTooLarge,
+    /// The results channel accepted only part of a frame.
+    ResultsChannelShort { written: usize, frame_len: usize },
+    /// The core has no DWT cycle counter (DWT_CTRL.NOCYCCNT).
+    NoCycleCounter,
+    /// The output buffer was already taken (the benchmark ran twice).
+    OutputBufferTaken,
+    /// A panic; see the defmt log for its message and location.
+    Panic,
+}
+
+impl FwError {
+    /// The code reported to the host; stable across versions (documented in
+    /// target-fw/README.md).
+    pub const fn code(&self) -> u16 {
+        match self {
+            FwError::Kernel(_) => 1,
+            FwError::FrameTooLarge => 2,
+            FwError::ResultsChannelShort { .. } => 3,
+            FwError::NoCycleCounter => 4,
+            FwError::OutputBufferTaken => 5,
+            FwError::Panic => 100,
+        }
+    }
+}
+
+impl From<KernelError> for FwError {
+    fn from(err: KernelError) -> Self {
+        FwError::Kernel(err)
+    }
+}

@@ -1,0 +1,194 @@
+//! target: tinybench's benchmark firmware.
+//!
+//! Runs one CONV_2D case (shape, seed, warmup and iteration counts chosen at
+//! build time by the harness through `TINYBENCH_*` variables), times each
+//! inference with the DWT cycle counter and reports over RTT: human logs as
+//! defmt on up channel 0, results as `tinybench_proto` frames on up channel 1.
+//! It exits through semihosting, which both the simulator and probe-rs catch.
+#![no_std]
+#![no_main]
+
+mod board;
+mod error;
+mod rtt;
+mod stack;
+mod workload;
+
+mod params {
+    include!(concat!(env!("OUT_DIR"), "/params.rs"));
+}
+
+use core::hint::black_box;
+use core::sync::atomic::{AtomicBool, Ordering, compiler_fence};
+
+use cortex_m::peripheral::DWT;
+use cortex_m_rt::entry;
+use cortex_m_semihosting::debug::{self, EXIT_FAILURE, EXIT_SUCCESS};
+use tinybench_kernels::{KernelError, conv2d};
+use tinybench_proto::{Message, RunStatus};
+
+use crate::board::BoardInfo;
+use crate::error::FwError;
+use crate::rtt::Results;
+
+/// The protocol version, for the host to check the ELF before running it.
+#[unsafe(no_mangle)]
+#[used]
+static TINYBENCH_PROTO_VERSION: u16 = tinybench_proto::PROTO_VERSION;
+const _: () = assert!(
+    rtt::str_eq(tinybench_proto::VERSION_SYMBOL, "TINYBENCH_PROTO_VERSION"),
+    "the version static must be named tinybench_proto::VERSION_SYMBOL"
+);
+
+/// The only case this firmware runs.
+const CASE: u16 = 0;
+
+#[entry]
+fn main() -> ! {
+    // Initialization: failures here are programming errors and panic.
+    let mut core = cortex_m::Peripherals::take().expect("core peripherals are taken only here");
+    let board = board::init(&mut core);
+    let mut results = rtt::init();
+    defmt::info!(
+        "tinybench-fw on {} ({}, {} Hz), case {}, kernels {}",
+        board.id,
+        params::BOARD_CORE,
+        board.core_clock_hz,
+        params::CASE_NAME,
+        params::KERNELS
+    );
+
+    match run(&mut core, &board, &mut results) {
+        Ok(()) => {
+            defmt::info!("done");
+            exit(EXIT_SUCCESS)
+        }
+        Err(err) => fail(&mut results, err),
+    }
+}
+
+fn run(core: &mut cortex_m::Peripherals, board: &BoardInfo, results: &mut Results) -> Result<(), FwError> {
+    enable_cycle_counter(core)?;
+    let output: &'static mut [i8; workload::OUTPUT_LEN] =
+        cortex_m::singleton!(: [i8; workload::OUTPUT_LEN] = [0; workload::OUTPUT_LEN])
+            .ok_or(FwError::OutputBufferTaken)?;
+    // After the output buffer is placed: its initializer may pass through the stack.
+    let stack = stack::paint();
+
+    results.send(&Message::Hello { board: board.id, core_clock_hz: board.core_clock_hz, case_count: 1 })?;
+    results.send(&Message::CaseStart {
+        case: CASE,
+        name: params::CASE_NAME,
+        warmup: params::WARMUP,
+        iterations: params::ITERATIONS,
+        macs: workload::MACS,
+        output_len: workload::OUTPUT_LEN_U32,
+    })?;
+    defmt::info!(
+        "case {}: conv {}x{}x{} -> {} channels, {} MACs; {} warmup + {} timed runs",
+        params::CASE_NAME,
+        params::INPUT_HEIGHT,
+        params::INPUT_WIDTH,
+        params::INPUT_CHANNELS,
+        params::OUTPUT_CHANNELS,
+        workload::MACS,
+        params::WARMUP,
+        params::ITERATIONS
+    );
+
+    for _ in 0..params::WARMUP {
+        inference(output)?;
+    }
+    defmt::info!("warmup done");
+
+    for iteration in 0..params::ITERATIONS {
+        let cycles = timed_inference(output)?;
+        // Outside the timed region: sending may block on a slow reader.
+        results.send(&Message::Sample { case: CASE, iteration, cycles })?;
+    }
+    defmt::info!("{} timed runs done", params::ITERATIONS);
+
+    let output_checksum = tinybench_proto::checksum(as_bytes(output));
+    results.send(&Message::CaseEnd { case: CASE, output_checksum })?;
+    defmt::info!("output checksum {=u32:#010x}", output_checksum);
+
+    let (stack_peak_bytes, stack_size_bytes) = (stack.peak_bytes(), stack.size_bytes());
+    results.send(&Message::Memory { stack_peak_bytes, stack_size_bytes })?;
+    defmt::info!("stack peak {} of {} bytes", stack_peak_bytes, stack_size_bytes);
+
+    results.send(&Message::Done { status: RunStatus::Ok })
+}
+
+fn enable_cycle_counter(core: &mut cortex_m::Peripherals) -> Result<(), FwError> {
+    core.DCB.enable_trace();
+    // The Cortex-M7 (and some M4 parts) ignore DWT writes until the lock
+    // access register is written; harmless where there is no lock.
+    DWT::unlock();
+    if !DWT::has_cycle_counter() {
+        return Err(FwError::NoCycleCounter);
+    }
+    core.DWT.enable_cycle_counter();
+    Ok(())
+}
+
+/// One inference; never inlined, so the timed region is exactly one call.
+#[inline(never)]
+fn inference(output: &mut [i8]) -> Result<(), KernelError> {
+    conv2d::reference(&workload::CONV, black_box(workload::input()), &workload::weights(), output)
+}
+
+/// One inference between two CYCCNT reads. The fences keep the compiler
+/// from moving memory accesses of the inference across the reads.
+fn timed_inference(output: &mut [i8]) -> Result<u32, FwError> {
+    compiler_fence(Ordering::SeqCst);
+    let start = DWT::cycle_count();
+    compiler_fence(Ordering::SeqCst);
+    let result = inference(black_box(&mut *output));
+    compiler_fence(Ordering::SeqCst);
+    let end = DWT::cycle_count();
+    compiler_fence(Ordering::SeqCst);
+    black_box(output);
+    result?;
+    // CYCCNT wraps every 2^32 cycles (~9 s at 480 MHz); one wrap is harmless.
+    Ok(end.wrapping_sub(start))
+}
+
+fn as_bytes(values: &[i8]) -> &[u8] {
+    // SAFETY: i8 and u8 have the same size, alignment and validity (every bit pattern).
+    unsafe { core::slice::from_raw_parts(values.as_ptr().cast::<u8>(), values.len()) }
+}
+
+fn fail(results: &mut Results, err: FwError) -> ! {
+    defmt::error!("benchmark failed: {} (code {})", err, err.code());
+    // Best effort: the host treats a missing Done as a failure too.
+    let _ = results.send(&Message::Done { status: RunStatus::Failed { code: err.code() } });
+    exit(EXIT_FAILURE)
+}
+
+fn exit(status: debug::ExitStatus) -> ! {
+    debug::exit(status);
+    // Only reached when no debugger or simulator handles semihosting.
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    static PANICKING: AtomicBool = AtomicBool::new(false);
+    // A panic inside the logger or the channel would recurse; the second one
+    // only exits.
+    if !PANICKING.swap(true, Ordering::Relaxed) {
+        match info.location() {
+            Some(at) => {
+                defmt::error!("panic at {}:{}: {}", at.file(), at.line(), defmt::Display2Format(&info.message()))
+            }
+            None => defmt::error!("panic: {}", defmt::Display2Format(&info.message())),
+        }
+        // SAFETY: this is the panic handler; main never runs again.
+        if let Some(mut results) = unsafe { Results::for_panic_handler() } {
+            let _ = results.send(&Message::Done { status: RunStatus::Failed { code: FwError::Panic.code() } });
+        }
+    }
+    exit(EXIT_FAILURE)
+}

@@ -1,0 +1,43 @@
+//! The benchmark case: a 3x3 CONV_2D, SAME padding, stride 1, on a synthetic
+//! fixture generated at compile time (rodata: no RAM, no start-up cost).
+
+use tinybench_kernels::conv2d::{ConvParams, ConvWeights};
+use tinybench_kernels::fixture;
+
+use crate::params::{INPUT_CHANNELS, INPUT_HEIGHT, INPUT_WIDTH, OUTPUT_CHANNELS, SEED};
+
+pub const CONV: ConvParams = fixture::conv3x3_same(INPUT_HEIGHT, INPUT_WIDTH, INPUT_CHANNELS, OUTPUT_CHANNELS);
+const _: () = assert!(CONV.validate().is_ok(), "TINYBENCH_CONV describes an invalid convolution");
+
+pub const INPUT_LEN: usize = CONV.input_len();
+pub const FILTER_LEN: usize = CONV.filter_len();
+pub const OUTPUT_LEN: usize = CONV.output_len();
+const ACCUMULATION_DEPTH: usize = CONV.filter_height * CONV.filter_width * INPUT_CHANNELS;
+
+/// MACs of one inference, as the protocol's u32.
+pub const MACS: u32 = {
+    let macs = CONV.macs();
+    assert!(macs <= u32::MAX as u64, "TINYBENCH_CONV: more than 2^32 MACs per inference");
+    macs as u32
+};
+pub const OUTPUT_LEN_U32: u32 = {
+    assert!(OUTPUT_LEN <= u32::MAX as usize);
+    OUTPUT_LEN as u32
+};
+
+// Large shapes take a while to evaluate; that is the point of doing it here.
+#[allow(long_running_const_eval)]
+static INPUT: [i8; INPUT_LEN] = fixture::input(SEED);
+#[allow(long_running_const_eval)]
+static FILTER: [i8; FILTER_LEN] = fixture::filter(SEED);
+static BIAS: [i32; OUTPUT_CHANNELS] = fixture::bias(SEED);
+static MULTIPLIERS: [i32; OUTPUT_CHANNELS] = fixture::multipliers(SEED);
+static SHIFTS: [i32; OUTPUT_CHANNELS] = fixture::shifts(SEED, ACCUMULATION_DEPTH);
+
+pub fn input() -> &'static [i8] {
+    &INPUT
+}
+
+pub fn weights() -> ConvWeights<'static> {
+    ConvWeights { filter: &FILTER, bias: Some(&BIAS), output_multiplier: &MULTIPLIERS, output_shift: &SHIFTS }
+}
