@@ -267,7 +267,12 @@ fn validate_regions(source: &SourceFile, raw: &RawBoard) -> Result<(), ConfigErr
     Ok(())
 }
 
-fn resolve_region(source: &SourceFile, raw: &RawBoard, name: &Spanned<String>, key: &str) -> Result<usize, ConfigError> {
+fn resolve_region(
+    source: &SourceFile,
+    raw: &RawBoard,
+    name: &Spanned<String>,
+    key: &str,
+) -> Result<usize, ConfigError> {
     raw.memory.iter().position(|r| &r.get_ref().name == name.get_ref()).ok_or_else(|| {
         let names: Vec<&str> = raw.memory.iter().map(|r| r.get_ref().name.as_str()).collect();
         source.invalid(
@@ -324,7 +329,10 @@ size-bytes = 655_360
 "#;
 
     fn parse(name: &str, text: &str) -> Result<Board, ConfigError> {
-        Board::from_source(&SourceFile { path: PathBuf::from(format!("configs/boards/{name}.toml")), text: text.into() })
+        Board::from_source(&SourceFile {
+            path: PathBuf::from(format!("configs/boards/{name}.toml")),
+            text: text.into(),
+        })
     }
 
     #[test]

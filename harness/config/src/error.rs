@@ -40,7 +40,9 @@ impl ConfigError {
     /// The file the error is about.
     pub fn path(&self) -> &std::path::Path {
         match self {
-            ConfigError::Read { path, .. } | ConfigError::Parse { path, .. } | ConfigError::Invalid { path, .. } => path,
+            ConfigError::Read { path, .. } | ConfigError::Parse { path, .. } | ConfigError::Invalid { path, .. } => {
+                path
+            }
         }
     }
 }

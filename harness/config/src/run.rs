@@ -330,7 +330,12 @@ fn validate_run(source: &SourceFile, raw: &RawRun) -> Result<RunSettings, Config
         n => Ok(n),
     })?;
     let max_cycles = raw.max_cycles.as_ref().map_or(Ok(defaults.max_cycles), |c| match *c.get_ref() {
-        0 => Err(source.invalid(c.span(), "run.max-cycles", "a budget of 0 cycles", "give a cycle budget, e.g. 4_000_000_000")),
+        0 => Err(source.invalid(
+            c.span(),
+            "run.max-cycles",
+            "a budget of 0 cycles",
+            "give a cycle budget, e.g. 4_000_000_000",
+        )),
         n => Ok(n),
     })?;
     let timeout_s = raw.timeout_s.as_ref().map_or(Ok(defaults.timeout_s), |t| match *t.get_ref() {
@@ -363,7 +368,12 @@ fn validate_cases(source: &SourceFile, raw: &[RawCase]) -> Result<Vec<CaseConfig
             ));
         }
         if cases.iter().any(|k| &k.name == name) {
-            return Err(source.invalid(c.name.span(), "case.name", format!("two cases are named \"{name}\""), "give each case its own name"));
+            return Err(source.invalid(
+                c.name.span(),
+                "case.name",
+                format!("two cases are named \"{name}\""),
+                "give each case its own name",
+            ));
         }
         let workload = match c.workload.get_ref().as_str() {
             "conv2d-3x3" => conv_workload(source, c)?,
@@ -404,7 +414,10 @@ fn conv_workload(source: &SourceFile, c: &RawCase) -> Result<Workload, ConfigErr
                 return Err(source.invalid(
                     shape.span(),
                     "case.input-shape",
-                    format!("input-shape {:?} is not [height, width, channels] within 1..={MAX_CONV_DIM}", shape.get_ref()),
+                    format!(
+                        "input-shape {:?} is not [height, width, channels] within 1..={MAX_CONV_DIM}",
+                        shape.get_ref()
+                    ),
                     "e.g. input-shape = [16, 16, 8]",
                 ));
             }
@@ -514,10 +527,7 @@ out-channels = 8
         assert_eq!(cfg.run.warmup, 1);
         assert_eq!(cfg.run.iterations, 5);
         assert_eq!(cfg.run.max_cycles, RunSettings::default().max_cycles);
-        assert_eq!(
-            cfg.cases[0].workload,
-            Workload::Conv2d3x3 { height: 8, width: 8, in_channels: 4, out_channels: 8 }
-        );
+        assert_eq!(cfg.cases[0].workload, Workload::Conv2d3x3 { height: 8, width: 8, in_channels: 4, out_channels: 8 });
         let PowerConfig::Sim(p) = &cfg.power;
         assert_eq!(p.run_current_ma, 12.5);
     }
@@ -531,13 +541,21 @@ out-channels = 8
     #[test]
     fn wrong_type() {
         let e = Fixture::new().error(&RUN.replace("iterations = 5", "iterations = \"five\""));
-        assert!(e.starts_with("DIR/run.toml:15:14: run.iterations: invalid type: string \"five\", expected u32"), "{e}");
+        assert!(
+            e.starts_with("DIR/run.toml:15:14: run.iterations: invalid type: string \"five\", expected u32"),
+            "{e}"
+        );
     }
 
     #[test]
     fn missing_board_file_lists_boards() {
         let e = Fixture::new().error(&RUN.replace("name = \"sim-m4\"", "name = \"sim-m5\""));
-        assert!(e.starts_with("DIR/run.toml:2:8: board.name: board file DIR/boards/sim-m5.toml not found; available boards: sim-m4"), "{e}");
+        assert!(
+            e.starts_with(
+                "DIR/run.toml:2:8: board.name: board file DIR/boards/sim-m5.toml not found; available boards: sim-m4"
+            ),
+            "{e}"
+        );
     }
 
     #[test]
@@ -590,7 +608,8 @@ out-channels = 8
 
     #[test]
     fn clock_override() {
-        let cfg = Fixture::new().load(&RUN.replace("name = \"sim-m4\"", "name = \"sim-m4\"\nclock-hz = 80_000_000")).unwrap();
+        let cfg =
+            Fixture::new().load(&RUN.replace("name = \"sim-m4\"", "name = \"sim-m4\"\nclock-hz = 80_000_000")).unwrap();
         assert_eq!(cfg.board.clock_hz, 80_000_000);
     }
 

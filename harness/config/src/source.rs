@@ -17,7 +17,8 @@ pub struct SourceFile {
 
 impl SourceFile {
     pub fn read(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
         Ok(Self { path: path.to_owned(), text })
     }
 
@@ -46,7 +47,13 @@ impl SourceFile {
     }
 
     /// A validation error at `span` (the value's span from `toml::Spanned`).
-    pub fn invalid(&self, span: Range<usize>, key: &str, message: impl Into<String>, fix: impl Into<String>) -> ConfigError {
+    pub fn invalid(
+        &self,
+        span: Range<usize>,
+        key: &str,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> ConfigError {
         let (line, column) = self.line_column(span.start);
         ConfigError::Invalid {
             path: self.path.clone(),
@@ -127,9 +134,10 @@ impl SourceFile {
 }
 
 fn table_header(trimmed: &str) -> Option<String> {
-    let inner = trimmed.strip_prefix("[[").and_then(|s| s.split("]]").next()).or_else(|| {
-        trimmed.strip_prefix('[').and_then(|s| s.split(']').next())
-    })?;
+    let inner = trimmed
+        .strip_prefix("[[")
+        .and_then(|s| s.split("]]").next())
+        .or_else(|| trimmed.strip_prefix('[').and_then(|s| s.split(']').next()))?;
     Some(inner.trim().to_owned())
 }
 

@@ -41,7 +41,9 @@ pub struct EnergyReading {
 /// Why no energy figure could be produced.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PowerError {
-    #[error("the current trace does not cover the inference window {start_us} us ..= {end_us} us; capture longer or start earlier")]
+    #[error(
+        "the current trace does not cover the inference window {start_us} us ..= {end_us} us; capture longer or start earlier"
+    )]
     WindowNotCovered { start_us: f64, end_us: f64 },
 }
 
@@ -169,7 +171,8 @@ mod tests {
 
     #[test]
     fn modeled_energy_is_power_times_time() {
-        let mut m = ModeledSupply::new(&SimPowerConfig { supply_mv: 1800.0, run_current_ma: 10.0, sleep_current_ma: 0.5 });
+        let mut m =
+            ModeledSupply::new(&SimPowerConfig { supply_mv: 1800.0, run_current_ma: 10.0, sleep_current_ma: 0.5 });
         // 1.8 V * 10 mA = 18 mW; 18 mW * 2 ms = 36 uJ
         let r = m.energy(Duration::ZERO, Duration::from_millis(2)).unwrap();
         assert!((r.energy_uj - 36.0).abs() < 1e-9, "{r:?}");
