@@ -17,6 +17,9 @@ const BOARDS: &[(&str, &str)] =
 
 /// Kernel implementations the firmware can be built with.
 const KERNELS: &[&str] = &["reference"];
+/// Deliberate failures, to check that a setup catches a hanging or failing
+/// firmware (the harness's `self-test` case key).
+const SELF_TESTS: &[&str] = &["none", "hang", "fail"];
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
@@ -128,6 +131,10 @@ fn params_rs(board: &tinybench_config::Board) -> String {
         param("TINYBENCH_KERNELS", "reference".to_string(), &format!("one of: {}", KERNELS.join(", ")), |s| {
             KERNELS.contains(&s).then(|| s.to_string())
         });
+    let self_test =
+        param("TINYBENCH_SELF_TEST", "none".to_string(), &format!("one of: {}", SELF_TESTS.join(", ")), |s| {
+            SELF_TESTS.contains(&s).then(|| s.to_string())
+        });
     let clock_hz = u32::try_from(board.clock_hz).unwrap_or_else(|_| {
         panic!("{}: clock-hz {} does not fit the protocol's u32", board.path.display(), board.clock_hz)
     });
@@ -146,5 +153,6 @@ fn params_rs(board: &tinybench_config::Board) -> String {
     line(format!("pub const OUTPUT_CHANNELS: usize = {output_channels};"));
     line(format!("pub const SEED: u32 = {seed};"));
     line(format!("pub const KERNELS: &str = {kernels:?};"));
+    line(format!("pub const SELF_TEST: &str = {self_test:?};"));
     rs
 }

@@ -7,12 +7,8 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("{}: cannot read: {source}; check the path", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("{}: cannot read: {error}; check the path", path.display())]
+    Read { path: PathBuf, error: std::io::Error },
     /// The TOML is malformed, a key is unknown or a value has the wrong type.
     #[error("{}:{line}:{column}: {key}: {message}", path.display())]
     Parse {

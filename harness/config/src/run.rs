@@ -81,6 +81,26 @@ pub struct CaseConfig {
     pub kernels: KernelSet,
     /// Seed of the synthetic input and weights.
     pub seed: u32,
+    /// A deliberate firmware failure, to check a setup's error handling.
+    pub self_test: Option<SelfTest>,
+}
+
+/// Deliberate firmware failures (`self-test = "hang" | "fail"` in a case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SelfTest {
+    /// The firmware never finishes: the run must stop at its budget.
+    Hang,
+    /// The firmware reports failure: the run must say so.
+    Fail,
+}
+
+impl SelfTest {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SelfTest::Hang => "hang",
+            SelfTest::Fail => "fail",
+        }
+    }
 }
 
 /// What the firmware computes per inference.
@@ -179,6 +199,7 @@ struct RawCase {
     input_shape: Option<Spanned<Vec<u32>>>,
     out_channels: Option<Spanned<u32>>,
     seed: Option<u32>,
+    self_test: Option<Spanned<String>>,
 }
 
 /// Largest conv dimension accepted: keeps buffers within small-MCU RAM and
@@ -400,7 +421,22 @@ fn validate_cases(source: &SourceFile, raw: &[RawCase]) -> Result<Vec<CaseConfig
                 }
             },
         };
-        cases.push(CaseConfig { name: name.clone(), workload, kernels, seed: c.seed.unwrap_or(1) });
+        let self_test = match &c.self_test {
+            None => None,
+            Some(t) => match t.get_ref().as_str() {
+                "hang" => Some(SelfTest::Hang),
+                "fail" => Some(SelfTest::Fail),
+                other => {
+                    return Err(source.invalid(
+                        t.span(),
+                        "case.self-test",
+                        format!("unknown self-test \"{other}\""),
+                        "use self-test = \"hang\" or \"fail\", or remove the key",
+                    ));
+                }
+            },
+        };
+        cases.push(CaseConfig { name: name.clone(), workload, kernels, seed: c.seed.unwrap_or(1), self_test });
     }
     Ok(cases)
 }

@@ -15,6 +15,8 @@ pub enum FwError {
     NoCycleCounter,
     /// The output buffer was already taken (the benchmark ran twice).
     OutputBufferTaken,
+    /// The build asked for a deliberate failure (`TINYBENCH_SELF_TEST=fail`).
+    SelfTest,
     /// A panic; see the defmt log for its message and location.
     Panic,
 }
@@ -29,6 +31,7 @@ impl FwError {
             FwError::ResultsChannelShort { .. } => 3,
             FwError::NoCycleCounter => 4,
             FwError::OutputBufferTaken => 5,
+            FwError::SelfTest => 6,
             FwError::Panic => 100,
         }
     }

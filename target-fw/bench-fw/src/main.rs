@@ -96,6 +96,17 @@ fn run(core: &mut cortex_m::Peripherals, board: &BoardInfo, results: &mut Result
         params::ITERATIONS
     );
 
+    match params::SELF_TEST {
+        "hang" => {
+            defmt::warn!("self-test: hanging on purpose");
+            loop {
+                compiler_fence(Ordering::SeqCst);
+            }
+        }
+        "fail" => return Err(FwError::SelfTest),
+        _ => {}
+    }
+
     for _ in 0..params::WARMUP {
         inference(output)?;
     }

@@ -1,0 +1,243 @@
+//! End-to-end tests of the `tinybench` binary: the real firmware is built and
+//! run on the simulator, and bad input is tried on purpose.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use support::{MinimalElf, repo_root};
+
+fn tinybench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tinybench")).args(args).output().expect("the tinybench binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The `error:` line of a failed command; there must be exactly one.
+fn error_line(o: &Output) -> String {
+    let err = stderr(o);
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(lines.len(), 1, "expected one error line, got:\n{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    lines[0].to_owned()
+}
+
+/// A small run configuration in `dir` using the shipped board files.
+fn write_config(dir: &Path, board: &str, extra_run: &str, shape: &str) -> PathBuf {
+    write_config_with_case(dir, board, extra_run, shape, "")
+}
+
+fn write_config_with_case(dir: &Path, board: &str, extra_run: &str, shape: &str, extra_case: &str) -> PathBuf {
+    let board_file = repo_root().join(format!("configs/boards/{board}.toml"));
+    let text = format!(
+        r#"[board]
+file = "{}"
+
+[target]
+kind = "sim"
+
+[power]
+kind = "sim"
+supply-mv = 1800
+run-current-ma = 10.0
+sleep-current-ma = 0.01
+
+[run]
+warmup = 1
+iterations = 3
+{extra_run}
+
+[[case]]
+name = "conv-small"
+workload = "conv2d-3x3"
+input-shape = {shape}
+out-channels = 8
+seed = 7
+{extra_case}
+"#,
+        board_file.display()
+    );
+    let path = dir.join(format!("{board}-test.toml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn results_json(run_dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(run_dir.join("results.json")).expect("results.json written");
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn run_on_sim_m4_is_verified_and_deterministic() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "sim-m4", "", "[8, 8, 4]");
+    let mut cycles = Vec::new();
+    for attempt in ["a", "b"] {
+        let out_dir = dir.path().join(attempt);
+        let o = tinybench(&["run", config.to_str().unwrap(), "--out", out_dir.to_str().unwrap()]);
+        assert!(o.status.success(), "tinybench run failed:\n{}", stderr(&o));
+        let json = results_json(&out_dir);
+        let r = &json["results"][0];
+        assert_eq!(r["checksum_ok"], true, "{r}");
+        assert_eq!(r["output_checksum"], r["expected_checksum"]);
+        assert_eq!(r["provenance"]["timing"], "simulated (cortex-m4 cycle model)");
+        assert_eq!(r["energy"]["provenance"], "modeled");
+        assert!(r["memory"]["flash_bytes"].as_u64().unwrap() > 0);
+        assert!(r["memory"]["stack_peak_bytes"].as_u64().unwrap() > 0);
+        let per_iteration: Vec<u64> =
+            r["cycles_per_iteration"].as_array().unwrap().iter().map(|c| c.as_u64().unwrap()).collect();
+        assert_eq!(per_iteration.len(), 3);
+        assert!(per_iteration.iter().all(|&c| c > 8 * 8 * 4 * 8 * 9), "fewer cycles than MACs: {per_iteration:?}");
+        cycles.push(per_iteration);
+        let csv = std::fs::read_to_string(out_dir.join("results.csv")).unwrap();
+        assert!(csv.starts_with("case,workload,shape,"), "{csv}");
+        assert_eq!(csv.lines().count(), 2);
+        assert!(std::fs::read_to_string(out_dir.join("report.md")).unwrap().contains("simulated"));
+        assert!(out_dir.join("cases/conv-small/firmware.elf").is_file());
+        let log = std::fs::read_to_string(out_dir.join("cases/conv-small/firmware.log")).unwrap();
+        assert!(log.contains("INFO"), "decoded defmt log expected:\n{log}");
+    }
+    assert_eq!(cycles[0], cycles[1], "two runs must give identical cycle counts");
+
+    // The same ELF under `tinybench sim`: decoded log, exit status 0.
+    let elf = dir.path().join("a/cases/conv-small/firmware.elf");
+    let o = tinybench(&["sim", elf.to_str().unwrap(), "--board", "sim-m4"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("INFO"), "{stdout}");
+    assert!(stdout.contains("result: Done"), "{stdout}");
+}
+
+#[test]
+fn run_on_sim_m7_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "sim-m7", "", "[6, 6, 4]");
+    let out_dir = dir.path().join("out");
+    let o = tinybench(&["run", config.to_str().unwrap(), "--out", out_dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json = results_json(&out_dir);
+    assert_eq!(json["results"][0]["provenance"]["core"], "cortex-m7");
+    assert_eq!(json["results"][0]["checksum_ok"], true);
+}
+
+#[test]
+fn firmware_that_never_finishes_stops_at_the_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        write_config_with_case(dir.path(), "sim-m4", "max-cycles = 5_000_000", "[8, 8, 4]", "self-test = \"hang\"");
+    let out_dir = dir.path().join("out");
+    let o = tinybench(&["run", config.to_str().unwrap(), "--out", out_dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("firmware still running after"), "{err}");
+    assert!(err.contains("raise [run] max-cycles"), "{err}");
+    // The hang loop is in main, so the error names where it spins.
+    assert!(err.contains("in tinybench_fw::"), "{err}");
+    error_line(&o);
+    // Nothing lost: the failure is recorded in the run folder.
+    assert_eq!(results_json(&out_dir)["failures"][0]["kind"], "target");
+}
+
+#[test]
+fn firmware_reporting_failure_exits_1_with_its_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config_with_case(dir.path(), "sim-m4", "", "[8, 8, 4]", "self-test = \"fail\"");
+    let out_dir = dir.path().join("out");
+    let o = tinybench(&["run", config.to_str().unwrap(), "--out", out_dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("the firmware reported failure (code 6)"), "{err}");
+    assert!(err.contains("fw: ERROR benchmark failed: SelfTest"), "log tail expected: {err}");
+    error_line(&o);
+}
+
+#[test]
+fn unknown_key_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "sim-m4", "iterashuns = 3", "[8, 8, 4]");
+    let o = tinybench(&["run", config.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let line = error_line(&o);
+    assert!(line.contains("sim-m4-test.toml:16:1: run.iterashuns: unknown field `iterashuns`"), "{line}");
+}
+
+#[test]
+fn wrong_type_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "sim-m4", "", "\"big\"");
+    let o = tinybench(&["run", config.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let line = error_line(&o);
+    assert!(line.contains("sim-m4-test.toml:21:15: case.input-shape: invalid type: string \"big\""), "{line}");
+}
+
+#[test]
+fn missing_board_file_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "no-such-board", "", "[8, 8, 4]");
+    let o = tinybench(&["run", config.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let line = error_line(&o);
+    assert!(line.contains(":2:8: board.file: board file") && line.contains("no-such-board.toml not found"), "{line}");
+}
+
+#[test]
+fn missing_config_is_bad_input() {
+    let o = tinybench(&["run", "does/not/exist.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(error_line(&o).contains("does/not/exist.toml: cannot read"));
+}
+
+#[test]
+fn unsupported_instruction_names_pc_and_symbol() {
+    let dir = tempfile::tempdir().unwrap();
+    let elf = dir.path().join("bad.elf");
+    // movs r0, #1 then a coprocessor instruction no Cortex-M4 has.
+    MinimalElf::new("bad_function")
+        .code(&[
+            0x01, 0x20, // movs r0, #1
+            0x00, 0xEE, 0x10, 0x00, // mcr p0, #0, r0, c0, c0, #0 (coprocessor 0 does not exist)
+        ])
+        .write(&elf);
+    let o = tinybench(&["sim", elf.to_str().unwrap(), "--board", "sim-m4"]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let line = error_line(&o).to_lowercase();
+    assert!(line.contains("0x08000042"), "PC expected: {line}");
+    assert!(line.contains("bad_function"), "symbol expected: {line}");
+}
+
+#[test]
+fn sim_with_unknown_board_is_bad_input() {
+    let o = tinybench(&["sim", "x.elf", "--board", "sim-m9"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(error_line(&o).contains("use one of sim-m4, sim-m7"));
+}
+
+#[test]
+fn sim_of_a_non_elf_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("not.elf");
+    std::fs::write(&path, b"hello").unwrap();
+    let o = tinybench(&["sim", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    error_line(&o);
+}
+
+#[test]
+fn help_documents_exit_codes() {
+    for args in [&["--help"][..], &["run", "--help"], &["sim", "--help"]] {
+        let o = tinybench(args);
+        assert!(o.status.success());
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(text.contains("Exit codes:") && text.contains("3  the firmware build failed"), "{text}");
+    }
+}
+
+#[test]
+fn usage_error_exits_2() {
+    let o = tinybench(&["frobnicate"]);
+    assert_eq!(o.status.code(), Some(2));
+}

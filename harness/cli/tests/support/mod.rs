@@ -1,0 +1,103 @@
+//! Test helpers: the repository root and a hand-built minimal ELF.
+
+use std::path::{Path, PathBuf};
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+/// A bare ARM executable: a 16-entry vector table at 0x0800_0000 (initial SP
+/// 0x2000_1000, reset -> the code) followed by the code at 0x0800_0040, with
+/// one function symbol covering the code so errors can name it.
+pub struct MinimalElf {
+    symbol: String,
+    code: Vec<u8>,
+}
+
+const FLASH: u32 = 0x0800_0000;
+const VECTORS: u32 = 16 * 4;
+const SEGMENT_OFFSET: u32 = 0x100;
+
+impl MinimalElf {
+    pub fn new(symbol: &str) -> Self {
+        MinimalElf { symbol: symbol.to_owned(), code: Vec::new() }
+    }
+
+    pub fn code(mut self, bytes: &[u8]) -> Self {
+        self.code = bytes.to_vec();
+        self
+    }
+
+    pub fn write(&self, path: &Path) {
+        std::fs::write(path, self.bytes()).unwrap();
+    }
+
+    pub fn bytes(&self) -> Vec<u8> {
+        let code_addr = FLASH + VECTORS;
+        // Segment: vector table then code.
+        let mut segment = Vec::new();
+        segment.extend(0x2000_1000u32.to_le_bytes()); // initial SP
+        segment.extend((code_addr | 1).to_le_bytes()); // reset vector (Thumb bit)
+        segment.resize(VECTORS as usize, 0); // other vectors unused
+        segment.extend(&self.code);
+        // The symbol table that follows must be 4-byte aligned.
+        segment.resize(segment.len().next_multiple_of(4), 0);
+
+        let strtab = format!("\0{}\0", self.symbol).into_bytes();
+        let shstrtab = b"\0.text\0.symtab\0.strtab\0.shstrtab\0".to_vec();
+        let mut symtab = vec![0u8; 16]; // null symbol
+        symtab.extend(1u32.to_le_bytes()); // st_name: offset in .strtab
+        symtab.extend((code_addr | 1).to_le_bytes()); // st_value
+        symtab.extend((self.code.len() as u32).to_le_bytes()); // st_size
+        symtab.push(0x12); // st_info: STB_GLOBAL << 4 | STT_FUNC
+        symtab.push(0); // st_other
+        symtab.extend(1u16.to_le_bytes()); // st_shndx: .text
+
+        let symtab_off = SEGMENT_OFFSET + segment.len() as u32;
+        let strtab_off = symtab_off + symtab.len() as u32;
+        let shstrtab_off = strtab_off + strtab.len() as u32;
+        let shoff = (shstrtab_off + shstrtab.len() as u32 + 3) & !3;
+
+        let mut out = Vec::new();
+        // ELF header
+        out.extend([0x7F, b'E', b'L', b'F', 1, 1, 1, 0]); // 32-bit, little-endian, version 1, SYSV
+        out.extend([0u8; 8]);
+        out.extend(2u16.to_le_bytes()); // e_type: EXEC
+        out.extend(40u16.to_le_bytes()); // e_machine: ARM
+        out.extend(1u32.to_le_bytes()); // e_version
+        out.extend((code_addr | 1).to_le_bytes()); // e_entry
+        out.extend(52u32.to_le_bytes()); // e_phoff
+        out.extend(shoff.to_le_bytes()); // e_shoff
+        out.extend(0x0500_0400u32.to_le_bytes()); // e_flags: EABI5, hard float
+        out.extend(52u16.to_le_bytes()); // e_ehsize
+        out.extend(32u16.to_le_bytes()); // e_phentsize
+        out.extend(1u16.to_le_bytes()); // e_phnum
+        out.extend(40u16.to_le_bytes()); // e_shentsize
+        out.extend(5u16.to_le_bytes()); // e_shnum
+        out.extend(4u16.to_le_bytes()); // e_shstrndx
+        // Program header: one PT_LOAD, R+X
+        for v in [1, SEGMENT_OFFSET, FLASH, FLASH, segment.len() as u32, segment.len() as u32, 5, 4] {
+            out.extend(v.to_le_bytes());
+        }
+        out.resize(SEGMENT_OFFSET as usize, 0);
+        out.extend(&segment);
+        out.extend(&symtab);
+        out.extend(&strtab);
+        out.extend(&shstrtab);
+        out.resize(shoff as usize, 0);
+        // Section headers: name, type, flags, addr, offset, size, link, info, align, entsize
+        let sections: [[u32; 10]; 5] = [
+            [0; 10],
+            [1, 1, 0x6, FLASH, SEGMENT_OFFSET, segment.len() as u32, 0, 0, 4, 0], // .text PROGBITS AX
+            [7, 2, 0, 0, symtab_off, symtab.len() as u32, 3, 1, 4, 16],           // .symtab -> .strtab
+            [15, 3, 0, 0, strtab_off, strtab.len() as u32, 0, 0, 1, 0],           // .strtab
+            [23, 3, 0, 0, shstrtab_off, shstrtab.len() as u32, 0, 0, 1, 0],       // .shstrtab
+        ];
+        for s in sections {
+            for v in s {
+                out.extend(v.to_le_bytes());
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,105 @@
+//! host: reporters. Each turns the runner's [`BenchEvent`] stream into one
+//! output, independently of the others:
+//!
+//! - [`TerminalReporter`]: progress on stderr, a summary table on stdout;
+//! - [`FilesReporter`]: `results.csv`, `results.json` and `report.md` in the
+//!   run folder, rewritten after every case so a failure loses nothing.
+
+mod files;
+mod table;
+mod terminal;
+
+use tinybench_runner::BenchEvent;
+
+pub use files::{FilesReporter, csv_string, json_string, markdown_string};
+pub use table::summary_table;
+pub use terminal::TerminalReporter;
+
+/// Consumes run events.
+pub trait Reporter {
+    fn on_event(&mut self, event: &BenchEvent) -> std::io::Result<()>;
+}
+
+/// Formats an integer with thousands separators: `1234567` -> `1,234,567`.
+pub(crate) fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use tinybench_power::{EnergyReading, Provenance as Source};
+    use tinybench_runner::{CaseResult, MemoryUsage, Provenance, RunResults, Spread, StaticMemory};
+
+    /// A fixed result, so rendered reports can be snapshot-tested.
+    pub fn result() -> CaseResult {
+        CaseResult {
+            case: "conv3x3-16x16x8-16".into(),
+            workload: "conv2d-3x3".into(),
+            shape: "16x16x8:16".into(),
+            kernels: "reference".into(),
+            warmup: 2,
+            iterations: 3,
+            macs: 294_912,
+            cycles_per_iteration: vec![1_200_000, 1_200_010, 1_199_990],
+            cycles: Spread { min: 1_199_990.0, median: 1_200_000.0, max: 1_200_010.0 },
+            latency_us: Spread { min: 9999.916666666666, median: 10000.0, max: 10000.083333333334 },
+            macs_per_cycle: 0.24576,
+            energy: EnergyReading { energy_uj: 216.0, average_power_mw: 21.6, provenance: Source::Modeled },
+            energy_source: "modeled supply: 1800 mV, 12 mA run, 0.03 mA sleep (not a measurement)".into(),
+            memory: MemoryUsage {
+                sections: StaticMemory { text_bytes: 10_000, rodata_bytes: 5_000, data_bytes: 100, bss_bytes: 6_000 },
+                flash_bytes: 15_100,
+                static_ram_bytes: 6_100,
+                stack_peak_bytes: 1_024,
+                stack_size_bytes: 649_260,
+            },
+            output_checksum: 0x1234_5678,
+            expected_checksum: 0x1234_5678,
+            checksum_ok: true,
+            provenance: Provenance {
+                tinybench_version: "0.1.0".into(),
+                git_revision: "abcdef123456".into(),
+                toolchain: "rustc 1.95.0 (59807616e 2026-04-14)".into(),
+                board: "sim-m4".into(),
+                core: "cortex-m4".into(),
+                clock_hz: 120_000_000,
+                target: "sim".into(),
+                timing: "simulated (cortex-m4 cycle model)".into(),
+                firmware_sha256: "00ff".into(),
+                timestamp: "2026-11-27T23:00:00Z".into(),
+            },
+        }
+    }
+
+    pub fn results() -> RunResults {
+        RunResults {
+            config: "configs/sim-m4.toml".into(),
+            board: "sim-m4".into(),
+            results: vec![result()],
+            failures: vec![tinybench_runner::CaseFailure {
+                case: "broken".into(),
+                kind: tinybench_runner::FailureKind::Target,
+                error: "simulation stopped: undefined instruction".into(),
+            }],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(super::thousands(0), "0");
+        assert_eq!(super::thousands(999), "999");
+        assert_eq!(super::thousands(1000), "1,000");
+        assert_eq!(super::thousands(1_234_567), "1,234,567");
+    }
+}

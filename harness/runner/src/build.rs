@@ -1,0 +1,143 @@
+//! Builds the benchmark firmware for one case: cargo as a subprocess in the
+//! firmware workspace, parametrized through environment variables that the
+//! firmware's build script turns into constants.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use tinybench_config::{Board, CaseConfig, RunSettings, Workload};
+
+use crate::RunnerError;
+
+/// Where the firmware workspace is: `$TINYBENCH_FIRMWARE_DIR`, else the
+/// `target-fw/` of the checkout this tinybench was built from.
+pub fn locate_firmware_dir() -> Result<PathBuf, RunnerError> {
+    if let Some(dir) = std::env::var_os("TINYBENCH_FIRMWARE_DIR") {
+        let dir = PathBuf::from(dir);
+        return if dir.join("Cargo.toml").is_file() {
+            Ok(dir)
+        } else {
+            Err(RunnerError::FirmwareSourcesMissing(format!(
+                "TINYBENCH_FIRMWARE_DIR={} has no Cargo.toml",
+                dir.display()
+            )))
+        };
+    }
+    let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target-fw");
+    if built_from.join("Cargo.toml").is_file() {
+        return Ok(built_from.canonicalize().unwrap_or(built_from));
+    }
+    Err(RunnerError::FirmwareSourcesMissing(format!(
+        "{} does not exist; run tinybench from its checkout or set TINYBENCH_FIRMWARE_DIR to the target-fw folder",
+        built_from.display()
+    )))
+}
+
+/// Everything that selects one firmware build.
+#[derive(Debug, Clone)]
+pub struct FirmwareBuild<'a> {
+    pub firmware_dir: &'a Path,
+    pub board: &'a Board,
+    pub case: &'a CaseConfig,
+    pub run: &'a RunSettings,
+    /// The build's full output goes here.
+    pub log_path: &'a Path,
+}
+
+impl FirmwareBuild<'_> {
+    /// Environment variables the firmware's build.rs reads.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        let Workload::Conv2d3x3 { height, width, in_channels, out_channels } = self.case.workload;
+        let board_file = self.board.path.canonicalize().unwrap_or_else(|_| self.board.path.clone());
+        vec![
+            ("TINYBENCH_BOARD_FILE", board_file.display().to_string()),
+            ("TINYBENCH_CASE_NAME", self.case.name.clone()),
+            ("TINYBENCH_WARMUP", self.run.warmup.to_string()),
+            ("TINYBENCH_ITERATIONS", self.run.iterations.to_string()),
+            ("TINYBENCH_CONV", format!("{height}x{width}x{in_channels}:{out_channels}")),
+            ("TINYBENCH_SEED", self.case.seed.to_string()),
+            ("TINYBENCH_KERNELS", self.case.kernels.as_str().to_owned()),
+            ("TINYBENCH_SELF_TEST", self.case.self_test.map_or("none", |t| t.as_str()).to_owned()),
+        ]
+    }
+
+    /// Runs cargo and returns the path of the built ELF. The combined output
+    /// is written to `log_path` whether the build succeeds or not.
+    pub fn run(&self) -> Result<PathBuf, RunnerError> {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(self.firmware_dir)
+            .args(["build", "--release", "--message-format=json-render-diagnostics", "--features"])
+            .arg(format!("board-{}", self.board.id))
+            .stdin(Stdio::null());
+        // A parent build's settings must not leak into the firmware build
+        // (host RUSTFLAGS would break the thumbv7em link).
+        for var in
+            ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_RUSTFLAGS", "CARGO_BUILD_TARGET", "CARGO_TARGET_DIR"]
+        {
+            cmd.env_remove(var);
+        }
+        for (k, v) in self.env() {
+            cmd.env(k, v);
+        }
+        let output = cmd.output().map_err(|e| RunnerError::BuildSpawn(e.to_string()))?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let mut log = format!("# firmware build for case {}\n# env:", self.case.name);
+        for (k, v) in self.env() {
+            log.push_str(&format!(" {k}={v}"));
+        }
+        log.push_str(&format!("\n# exit: {}\n\n{stderr}", output.status));
+        std::fs::write(self.log_path, &log).map_err(|e| RunnerError::io(self.log_path, e))?;
+        if !output.status.success() {
+            return Err(RunnerError::BuildFailed {
+                case: self.case.name.clone(),
+                log_path: self.log_path.to_owned(),
+                tail: tail(&stderr, 25),
+            });
+        }
+        executable_from_messages(&stdout).ok_or_else(|| RunnerError::BuildFailed {
+            case: self.case.name.clone(),
+            log_path: self.log_path.to_owned(),
+            tail: "cargo reported success but named no executable".to_owned(),
+        })
+    }
+}
+
+/// The `tinybench-fw` executable from cargo's JSON messages.
+fn executable_from_messages(stdout: &str) -> Option<PathBuf> {
+    stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "tinybench-fw")
+        .filter_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .next_back()
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_executable_in_cargo_messages() {
+        let stdout = r#"{"reason":"compiler-artifact","target":{"name":"cortex-m-rt"},"executable":null}
+{"reason":"compiler-artifact","target":{"name":"tinybench-fw"},"executable":"/x/target/thumbv7em-none-eabihf/release/tinybench-fw"}
+{"reason":"build-finished","success":true}"#;
+        assert_eq!(
+            executable_from_messages(stdout),
+            Some(PathBuf::from("/x/target/thumbv7em-none-eabihf/release/tinybench-fw"))
+        );
+        assert_eq!(executable_from_messages("not json"), None);
+    }
+
+    #[test]
+    fn tail_keeps_last_lines() {
+        assert_eq!(tail("a\nb\nc", 2), "b\nc");
+        assert_eq!(tail("a", 5), "a");
+    }
+}

@@ -1,0 +1,169 @@
+//! Turns the firmware's result messages into one case's raw figures, checking
+//! that they arrive in the order the protocol specifies.
+
+use tinybench_proto::{OwnedMessage, RunStatus};
+
+/// Raw figures of one case as the firmware reported them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Collected {
+    pub board: String,
+    pub core_clock_hz: u32,
+    pub name: String,
+    pub warmup: u32,
+    pub iterations: u32,
+    pub macs: u32,
+    pub output_len: u32,
+    pub samples: Vec<u32>,
+    pub output_checksum: Option<u32>,
+    pub stack_peak_bytes: Option<u32>,
+    pub stack_size_bytes: Option<u32>,
+    pub status: Option<RunStatus>,
+}
+
+/// Accumulates messages for a single-case firmware.
+#[derive(Debug, Default)]
+pub struct Collector {
+    c: Collected,
+    stage: Stage,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    #[default]
+    ExpectHello,
+    ExpectCaseStart,
+    InCase,
+    AfterCase,
+    Done,
+}
+
+impl Collector {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes the next message; an error says what arrived out of order.
+    pub fn push(&mut self, message: OwnedMessage) -> Result<(), String> {
+        use OwnedMessage as M;
+        let c = &mut self.c;
+        match (self.stage, message) {
+            (Stage::ExpectHello, M::Hello { board, core_clock_hz, case_count }) => {
+                if case_count != 1 {
+                    return Err(format!(
+                        "firmware announced {case_count} cases; this runner builds one case per firmware"
+                    ));
+                }
+                c.board = board;
+                c.core_clock_hz = core_clock_hz;
+                self.stage = Stage::ExpectCaseStart;
+            }
+            (Stage::ExpectCaseStart, M::CaseStart { case: 0, name, warmup, iterations, macs, output_len }) => {
+                (c.name, c.warmup, c.iterations, c.macs, c.output_len) = (name, warmup, iterations, macs, output_len);
+                self.stage = Stage::InCase;
+            }
+            (Stage::InCase, M::Sample { case: 0, iteration, cycles }) => {
+                if iteration as usize != c.samples.len() {
+                    return Err(format!("sample {iteration} arrived when sample {} was expected", c.samples.len()));
+                }
+                c.samples.push(cycles);
+            }
+            (Stage::InCase, M::CaseEnd { case: 0, output_checksum }) => {
+                if c.samples.len() != c.iterations as usize {
+                    return Err(format!("case ended after {} of {} samples", c.samples.len(), c.iterations));
+                }
+                c.output_checksum = Some(output_checksum);
+                self.stage = Stage::AfterCase;
+            }
+            (Stage::AfterCase, M::Memory { stack_peak_bytes, stack_size_bytes }) => {
+                c.stack_peak_bytes = Some(stack_peak_bytes);
+                c.stack_size_bytes = Some(stack_size_bytes);
+            }
+            // A failing firmware may report Done at any stage.
+            (stage, M::Done { status }) if stage != Stage::Done => {
+                c.status = Some(status);
+                self.stage = Stage::Done;
+            }
+            (stage, message) => return Err(format!("unexpected {message:?} while {}", stage.describe())),
+        }
+        Ok(())
+    }
+
+    /// What was collected so far.
+    pub fn collected(&self) -> &Collected {
+        &self.c
+    }
+
+    /// True once the firmware reported a successful end with all figures.
+    pub fn complete(&self) -> bool {
+        self.stage == Stage::Done
+            && self.c.status == Some(RunStatus::Ok)
+            && self.c.output_checksum.is_some()
+            && self.c.stack_peak_bytes.is_some()
+    }
+}
+
+impl Stage {
+    fn describe(self) -> &'static str {
+        match self {
+            Stage::ExpectHello => "waiting for Hello",
+            Stage::ExpectCaseStart => "waiting for CaseStart of case 0",
+            Stage::InCase => "collecting samples of case 0",
+            Stage::AfterCase => "waiting for Memory or Done",
+            Stage::Done => "the firmware had already reported Done",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use OwnedMessage as M;
+
+    fn happy() -> Vec<OwnedMessage> {
+        vec![
+            M::Hello { board: "sim-m4".into(), core_clock_hz: 120_000_000, case_count: 1 },
+            M::CaseStart { case: 0, name: "c".into(), warmup: 1, iterations: 2, macs: 100, output_len: 8 },
+            M::Sample { case: 0, iteration: 0, cycles: 10 },
+            M::Sample { case: 0, iteration: 1, cycles: 11 },
+            M::CaseEnd { case: 0, output_checksum: 7 },
+            M::Memory { stack_peak_bytes: 256, stack_size_bytes: 4096 },
+            M::Done { status: RunStatus::Ok },
+        ]
+    }
+
+    #[test]
+    fn collects_a_complete_case() {
+        let mut c = Collector::new();
+        for m in happy() {
+            c.push(m).unwrap();
+        }
+        assert!(c.complete());
+        assert_eq!(c.collected().samples, [10, 11]);
+        assert_eq!(c.collected().output_checksum, Some(7));
+    }
+
+    #[test]
+    fn missing_sample_is_reported() {
+        let mut c = Collector::new();
+        let mut msgs = happy();
+        msgs.remove(3);
+        let err = msgs.into_iter().map(|m| c.push(m)).find_map(Result::err).unwrap();
+        assert_eq!(err, "case ended after 1 of 2 samples");
+    }
+
+    #[test]
+    fn out_of_order_is_reported() {
+        let mut c = Collector::new();
+        let err = c.push(M::Sample { case: 0, iteration: 0, cycles: 1 }).unwrap_err();
+        assert!(err.contains("while waiting for Hello"), "{err}");
+    }
+
+    #[test]
+    fn early_failure_is_complete_but_not_ok() {
+        let mut c = Collector::new();
+        c.push(happy().remove(0)).unwrap();
+        c.push(M::Done { status: RunStatus::Failed { code: 3 } }).unwrap();
+        assert!(!c.complete());
+        assert_eq!(c.collected().status, Some(RunStatus::Failed { code: 3 }));
+    }
+}

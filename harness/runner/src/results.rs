@@ -1,0 +1,180 @@
+//! Typed results of a run: what reporters render.
+
+use serde::Serialize;
+use tinybench_power::EnergyReading;
+
+use crate::elf::StaticMemory;
+
+/// Minimum, median and maximum of a sample set.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Spread {
+    pub min: f64,
+    pub median: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    /// `None` for an empty set. The median of an even count is the mean of
+    /// the two middle values.
+    pub fn of(samples: &[f64]) -> Option<Spread> {
+        if samples.is_empty() {
+            return None;
+        }
+        let mut sorted = samples.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let n = sorted.len();
+        let median = if n % 2 == 1 { sorted[n / 2] } else { (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0 };
+        Some(Spread { min: sorted[0], median, max: sorted[n - 1] })
+    }
+
+    pub fn scaled(&self, factor: f64) -> Spread {
+        Spread { min: self.min * factor, median: self.median * factor, max: self.max * factor }
+    }
+}
+
+/// Where a result came from, so a row can be traced and reproduced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Provenance {
+    pub tinybench_version: String,
+    /// `git describe`-like revision of the checkout, `+dirty` if modified.
+    pub git_revision: String,
+    /// `rustc -V` of the firmware toolchain.
+    pub toolchain: String,
+    pub board: String,
+    pub core: String,
+    pub clock_hz: u64,
+    /// `sim` or the backend that ran the firmware.
+    pub target: String,
+    /// `simulated` (cycle model) or `measured` (DWT on hardware).
+    pub timing: String,
+    pub firmware_sha256: String,
+    /// RFC 3339 UTC time the case ran.
+    pub timestamp: String,
+}
+
+/// Memory of one firmware build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MemoryUsage {
+    #[serde(flatten)]
+    pub sections: StaticMemory,
+    pub flash_bytes: u64,
+    pub static_ram_bytes: u64,
+    /// Deepest stack use seen by stack painting.
+    pub stack_peak_bytes: u64,
+    /// Stack space available (RAM after static data).
+    pub stack_size_bytes: u64,
+}
+
+/// Everything measured for one benchmark case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaseResult {
+    pub case: String,
+    pub workload: String,
+    /// Workload shape, e.g. `16x16x8:16`.
+    pub shape: String,
+    pub kernels: String,
+    pub warmup: u32,
+    pub iterations: u32,
+    pub macs: u64,
+    /// Cycles of each timed inference, in order.
+    pub cycles_per_iteration: Vec<u32>,
+    pub cycles: Spread,
+    pub latency_us: Spread,
+    /// MACs per cycle at the median.
+    pub macs_per_cycle: f64,
+    /// Energy of one inference at the median latency.
+    pub energy: EnergyReading,
+    /// How the energy figure was obtained, in words.
+    pub energy_source: String,
+    pub memory: MemoryUsage,
+    pub output_checksum: u32,
+    /// The host's computation of the same kernel on the same input.
+    pub expected_checksum: u32,
+    pub checksum_ok: bool,
+    pub provenance: Provenance,
+}
+
+/// A case that did not produce a result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CaseFailure {
+    pub case: String,
+    /// Exit-code class of the failure (see [`crate::FailureKind`]).
+    pub kind: crate::FailureKind,
+    pub error: String,
+}
+
+/// The outcome of a whole run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunResults {
+    pub config: String,
+    pub board: String,
+    pub results: Vec<CaseResult>,
+    pub failures: Vec<CaseFailure>,
+}
+
+/// What [`assemble`] turns into a [`CaseResult`].
+pub(crate) struct Inputs<'a> {
+    pub config: &'a tinybench_config::RunConfig,
+    pub case: &'a tinybench_config::CaseConfig,
+    pub collected: &'a crate::Collected,
+    pub image: &'a crate::FirmwareImage,
+    pub expected_checksum: u32,
+    pub meter: &'a mut dyn tinybench_power::PowerMeter,
+    pub provenance: Provenance,
+}
+
+/// Computes a case's figures from the firmware's raw report. Call only for a
+/// complete report (`Collector::complete`).
+pub(crate) fn assemble(inputs: Inputs<'_>) -> CaseResult {
+    let Inputs { config, case, collected, image, expected_checksum, meter, provenance } = inputs;
+    let samples: Vec<f64> = collected.samples.iter().map(|&c| f64::from(c)).collect();
+    let cycles = Spread::of(&samples).unwrap_or(Spread { min: 0.0, median: 0.0, max: 0.0 });
+    let us_per_cycle = 1e6 / config.board.clock_hz as f64;
+    let latency_us = cycles.scaled(us_per_cycle);
+    let median = std::time::Duration::from_secs_f64(latency_us.median / 1e6);
+    let energy = meter.energy(std::time::Duration::ZERO, median).unwrap_or(EnergyReading {
+        energy_uj: f64::NAN,
+        average_power_mw: f64::NAN,
+        provenance: meter.provenance(),
+    });
+    let tinybench_config::Workload::Conv2d3x3 { height, width, in_channels, out_channels } = case.workload;
+    let output_checksum = collected.output_checksum.unwrap_or_default();
+    CaseResult {
+        case: case.name.clone(),
+        workload: case.workload.kind().to_owned(),
+        shape: format!("{height}x{width}x{in_channels}:{out_channels}"),
+        kernels: case.kernels.as_str().to_owned(),
+        warmup: collected.warmup,
+        iterations: collected.iterations,
+        macs: u64::from(collected.macs),
+        cycles_per_iteration: collected.samples.clone(),
+        cycles,
+        latency_us,
+        macs_per_cycle: if cycles.median > 0.0 { f64::from(collected.macs) / cycles.median } else { 0.0 },
+        energy,
+        energy_source: meter.describe(),
+        memory: MemoryUsage {
+            sections: image.memory,
+            flash_bytes: image.memory.flash_bytes(),
+            static_ram_bytes: image.memory.static_ram_bytes(),
+            stack_peak_bytes: u64::from(collected.stack_peak_bytes.unwrap_or_default()),
+            stack_size_bytes: u64::from(collected.stack_size_bytes.unwrap_or_default()),
+        },
+        output_checksum,
+        expected_checksum,
+        checksum_ok: output_checksum == expected_checksum,
+        provenance,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_of_odd_and_even_sets() {
+        assert_eq!(Spread::of(&[3.0, 1.0, 2.0]), Some(Spread { min: 1.0, median: 2.0, max: 3.0 }));
+        assert_eq!(Spread::of(&[4.0, 1.0, 2.0, 3.0]), Some(Spread { min: 1.0, median: 2.5, max: 4.0 }));
+        assert_eq!(Spread::of(&[]), None);
+    }
+}

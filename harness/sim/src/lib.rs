@@ -1,0 +1,504 @@
+//! tinybench-sim — host: an ARMv7E-M (Cortex-M4/M7) Thumb/Thumb-2 instruction-set
+//! simulator with cycle models, used to run the benchmark firmware without a board.
+#![doc = include_str!("../README.md")]
+
+pub mod decode;
+pub mod disasm;
+mod elf;
+mod error;
+mod exception;
+mod exec;
+pub mod insn;
+mod memory;
+pub mod periph;
+mod semihosting;
+mod symbols;
+pub mod timing;
+
+use std::collections::BTreeMap;
+
+pub use error::{Location, SimError};
+pub use timing::{CycleModel, TimingCtx};
+
+use exec::Trap;
+use insn::CLASS_NAMES;
+use memory::Memory;
+use periph::Scs;
+use semihosting::Semihosting;
+use symbols::Symbols;
+
+/// Which core to model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoreKind {
+    CortexM4,
+    CortexM7,
+}
+
+/// Kind of a memory region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegionKind {
+    /// Read-only for the guest (debugger writes and ELF loading are allowed).
+    Flash,
+    Ram,
+}
+
+/// One memory region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegionSpec {
+    pub name: String,
+    pub start: u32,
+    pub size: u32,
+    pub kind: RegionKind,
+    /// Stored for the timing model; not used yet (see docs/sim-timing-m4.md).
+    pub wait_states: u32,
+}
+
+/// Simulator configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimConfig {
+    pub core: CoreKind,
+    pub clock_hz: u64,
+    pub regions: Vec<RegionSpec>,
+}
+
+/// Why [`Simulator::run`] returned without error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// The instruction budget of this call is used up; call `run` again to continue.
+    InstructionLimit,
+    /// Semihosting SYS_EXIT / SYS_EXIT_EXTENDED.
+    Exited { code: i32 },
+    /// `BKPT #imm` other than the semihosting 0xAB. The PC has moved past the
+    /// BKPT, so calling `run` again continues.
+    Breakpoint { imm: u8, pc: u32 },
+}
+
+/// Result of [`Simulator::load_elf`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadedImage {
+    /// Reset vector (with the Thumb bit cleared).
+    pub entry: u32,
+    pub initial_sp: u32,
+    /// (load address, file size) of each PT_LOAD segment written.
+    pub segments: Vec<(u32, u32)>,
+}
+
+/// Address and size of an ELF symbol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SymbolInfo {
+    pub address: u32,
+    pub size: u32,
+}
+
+/// Execution statistics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimStats {
+    pub instructions: u64,
+    pub cycles: u64,
+    /// Executed instructions per class (see [`insn::Insn::class`]).
+    pub histogram: BTreeMap<&'static str, u64>,
+}
+
+/// Details of the last fault, kept for the HardFault spin detector.
+#[derive(Debug, Clone)]
+pub(crate) struct FaultRecord {
+    pub pc: u32,
+    pub lr: u32,
+    pub reason: String,
+}
+
+/// The simulator: core state, memory, SCS peripherals, symbols and semihosting.
+pub struct Simulator {
+    pub(crate) core: CoreKind,
+    pub(crate) clock_hz: u64,
+    pub(crate) mem: Memory,
+    pub(crate) scs: Scs,
+    /// r0..r14 (index 15 unused: the PC lives in `pc`).
+    pub(crate) r: [u32; 16],
+    pub(crate) pc: u32,
+    pub(crate) next_pc: u32,
+    pub(crate) pc_written: bool,
+    pub(crate) n: bool,
+    pub(crate) z: bool,
+    pub(crate) c: bool,
+    pub(crate) v: bool,
+    pub(crate) q: bool,
+    pub(crate) ge: u8,
+    pub(crate) itstate: u8,
+    /// Whether the current instruction is inside an IT block.
+    pub(crate) in_it: bool,
+    pub(crate) primask: bool,
+    pub(crate) faultmask: bool,
+    pub(crate) basepri: u8,
+    pub(crate) control: u32,
+    /// The banked stack pointer not currently in r13.
+    pub(crate) other_sp: u32,
+    pub(crate) handler_mode: bool,
+    pub(crate) ipsr: u32,
+    pub(crate) s: [u32; 32],
+    pub(crate) fpscr: u32,
+    pub(crate) excl: Option<u32>,
+    pub(crate) cycles: u64,
+    pub(crate) instructions: u64,
+    class_counts: [u64; CLASS_NAMES.len()],
+    pub(crate) timing: timing::Timing,
+    pub(crate) symbols: Symbols,
+    pub(crate) semihost: Semihosting,
+    /// Pending exceptions must be evaluated before the next instruction.
+    pub(crate) exc_check: bool,
+    /// Set by SVC: the SVCall exception must be taken right after the instruction.
+    pub(crate) svc_taken: bool,
+    /// EXC_RETURN written to the PC by the current instruction.
+    pub(crate) exc_return: Option<u32>,
+    pub(crate) last_quotient: u32,
+    pub(crate) last_addr: u32,
+    pub(crate) last_fault: Option<FaultRecord>,
+    pub(crate) initial_sp_hint: u32,
+}
+
+impl Simulator {
+    /// Creates a simulator with zeroed memory. Overlapping or empty regions are rejected.
+    pub fn new(config: SimConfig) -> Result<Self, SimError> {
+        if config.clock_hz == 0 {
+            return Err(SimError::InvalidConfig { reason: "clock_hz is 0; set the core clock in Hz".into() });
+        }
+        if !config.regions.iter().any(|r| r.kind == RegionKind::Flash) {
+            return Err(SimError::InvalidConfig {
+                reason: "no flash region configured; the vector table is read from the lowest flash region".into(),
+            });
+        }
+        let mem = Memory::new(config.regions)?;
+        let timing = match config.core {
+            CoreKind::CortexM4 => timing::Timing::M4(timing::CortexM4::default()),
+            CoreKind::CortexM7 => timing::Timing::M7(timing::CortexM7::default()),
+        };
+        let mut sim = Simulator {
+            core: config.core,
+            clock_hz: config.clock_hz,
+            mem,
+            scs: Scs::new(config.core),
+            r: [0; 16],
+            pc: 0,
+            next_pc: 0,
+            pc_written: false,
+            n: false,
+            z: false,
+            c: false,
+            v: false,
+            q: false,
+            ge: 0,
+            itstate: 0,
+            in_it: false,
+            primask: false,
+            faultmask: false,
+            basepri: 0,
+            control: 0,
+            other_sp: 0,
+            handler_mode: false,
+            ipsr: 0,
+            s: [0; 32],
+            fpscr: 0,
+            excl: None,
+            cycles: 0,
+            instructions: 0,
+            class_counts: [0; CLASS_NAMES.len()],
+            timing,
+            symbols: Symbols::default(),
+            semihost: Semihosting::default(),
+            exc_check: false,
+            svc_taken: false,
+            exc_return: None,
+            last_quotient: 0,
+            last_addr: 0,
+            last_fault: None,
+            initial_sp_hint: 0,
+        };
+        sim.reset_core_state();
+        Ok(sim)
+    }
+
+    fn reset_core_state(&mut self) {
+        self.scs = Scs::new(self.core);
+        self.r = [0; 16];
+        self.n = false;
+        self.z = false;
+        self.c = false;
+        self.v = false;
+        self.q = false;
+        self.ge = 0;
+        self.itstate = 0;
+        self.in_it = false;
+        self.primask = false;
+        self.faultmask = false;
+        self.basepri = 0;
+        self.control = 0;
+        self.other_sp = 0;
+        self.handler_mode = false;
+        self.ipsr = 0;
+        self.s = [0; 32];
+        self.fpscr = 0;
+        self.excl = None;
+        self.cycles = 0;
+        self.instructions = 0;
+        self.class_counts = [0; CLASS_NAMES.len()];
+        self.timing.reset();
+        self.exc_check = false;
+        self.svc_taken = false;
+        self.exc_return = None;
+        self.last_fault = None;
+        self.semihost.reset();
+        // The R14 reset value is UNKNOWN; this value makes a `bx lr` from the reset
+        // handler fault visibly instead of jumping to 0.
+        self.r[14] = 0xFFFF_FFFF;
+    }
+
+    /// Loads an ELF image: PT_LOAD segments at their physical addresses, the symbol
+    /// table, then resets from the vector table.
+    pub fn load_elf(&mut self, elf: &[u8]) -> Result<LoadedImage, SimError> {
+        let (segments, symbols) = elf::load(self, elf)?;
+        self.symbols = symbols;
+        self.reset()?;
+        Ok(LoadedImage { entry: self.pc, initial_sp: self.r[13], segments })
+    }
+
+    /// Resets the core: registers, SCS, counters; SP and PC from the vector table at
+    /// the start of the lowest flash region.
+    pub fn reset(&mut self) -> Result<(), SimError> {
+        self.reset_core_state();
+        let vtor = self
+            .mem
+            .regions
+            .iter()
+            .filter(|r| r.spec.kind == RegionKind::Flash)
+            .map(|r| r.spec.start)
+            .min()
+            .unwrap_or(0);
+        self.scs.vtor = vtor;
+        let (Some(sp), Some(pc)) = (self.mem.read(vtor, 4), self.mem.read(vtor.wrapping_add(4), 4)) else {
+            return Err(SimError::BadVectorTable { vtor, reason: "vector table is not readable".into() });
+        };
+        if pc & 1 == 0 {
+            return Err(SimError::BadVectorTable {
+                vtor,
+                reason: format!("reset vector {pc:#010x} lacks the Thumb bit (bit 0)"),
+            });
+        }
+        self.r[13] = sp & !3;
+        self.initial_sp_hint = sp & !3;
+        self.pc = pc & !1;
+        Ok(())
+    }
+
+    /// Executes up to `max_instructions` instructions.
+    pub fn run(&mut self, max_instructions: u64) -> Result<StopReason, SimError> {
+        for _ in 0..max_instructions {
+            if self.cycles >= self.scs.syst_zero_at {
+                if self.scs.syst_wrap(self.cycles) {
+                    self.scs.pending |= 1 << periph::EXC_SYSTICK;
+                }
+                self.exc_check = true;
+            }
+            if self.exc_check {
+                self.exc_check = false;
+                if self.scs.reset_requested {
+                    self.reset()?;
+                    continue;
+                }
+                if let Err(t) = self.take_pending() {
+                    self.handle_trap(t)?;
+                    continue;
+                }
+            }
+            match self.step() {
+                Ok(()) => {}
+                Err(Trap::Stop(s)) => {
+                    self.finish_stop();
+                    return Ok(s);
+                }
+                Err(t) => self.handle_trap(t)?,
+            }
+        }
+        Ok(StopReason::InstructionLimit)
+    }
+
+    /// A BKPT-based stop retires the instruction so the next `run` continues after it.
+    fn finish_stop(&mut self) {
+        if !self.pc_written {
+            self.pc = self.next_pc;
+        }
+        self.instructions += 1;
+        self.cycles += 1;
+    }
+
+    /// Executes one instruction.
+    #[inline(always)]
+    fn step(&mut self) -> Result<(), Trap> {
+        let pc = self.pc;
+        let d = self.fetch(pc)?;
+        self.next_pc = pc.wrapping_add(d.len as u32);
+        self.pc_written = false;
+        let it = self.itstate;
+        let executed = if it & 0xf != 0 {
+            self.in_it = true;
+            // ITAdvance before executing: an exception taken by this instruction
+            // (SVC) must stack the state of the following one.
+            self.itstate = if it & 7 == 0 { 0 } else { (it & 0xe0) | ((it << 1) & 0x1f) };
+            self.cond_passed(it >> 4)
+        } else {
+            self.in_it = false;
+            true
+        };
+        if executed && let Err(t) = self.exec(&d.insn) {
+            if !matches!(t, Trap::Stop(_)) {
+                // A faulting instruction is re-executed after the handler: keep its IT state.
+                self.itstate = it;
+            }
+            return Err(t);
+        }
+        let taken = self.pc_written;
+        if self.exc_return.is_none() {
+            self.pc = self.next_pc;
+        }
+        let ctx = TimingCtx { executed, taken, quotient: self.last_quotient, prepared: d.prepared };
+        self.cycles += self.timing.cycles(&d.insn, &ctx) as u64;
+        self.instructions += 1;
+        if let Some(c) = self.class_counts.get_mut(d.class as usize) {
+            *c += 1;
+        }
+        if let Some(v) = self.exc_return.take() {
+            self.exception_return(v)?;
+            self.cycles += self.timing.exception_return_cycles() as u64;
+        }
+        if self.svc_taken {
+            self.svc_taken = false;
+            self.take_svc()?;
+        }
+        if taken && self.ipsr == periph::EXC_HARDFAULT && self.pc == pc {
+            return Err(Trap::Error(Box::new(self.hardfault_spin_error())));
+        }
+        Ok(())
+    }
+
+    /// Simulated cycles since reset.
+    pub fn cycles(&self) -> u64 {
+        self.cycles
+    }
+
+    /// Instructions retired since reset.
+    pub fn instructions(&self) -> u64 {
+        self.instructions
+    }
+
+    /// Address of the next instruction.
+    pub fn pc(&self) -> u32 {
+        self.pc
+    }
+
+    /// r0..r15 (r15 reads as the address of the next instruction).
+    pub fn reg(&self, n: usize) -> u32 {
+        match n {
+            15 => self.pc,
+            0..=14 => self.r[n],
+            _ => 0,
+        }
+    }
+
+    /// Sets a core register (r15 sets the PC). For tests and debugger use.
+    pub fn set_reg(&mut self, n: usize, value: u32) {
+        match n {
+            15 => self.pc = value & !1,
+            0..=14 => self.r[n] = value,
+            _ => {}
+        }
+    }
+
+    /// APSR flags as (N, Z, C, V, Q).
+    pub fn flags(&self) -> (bool, bool, bool, bool, bool) {
+        (self.n, self.z, self.c, self.v, self.q)
+    }
+
+    /// Sets the APSR flags from an APSR-format word (N Z C V Q in bits 31..27, GE in 19..16).
+    pub fn set_apsr(&mut self, apsr: u32) {
+        self.n = apsr >> 31 != 0;
+        self.z = apsr >> 30 & 1 != 0;
+        self.c = apsr >> 29 & 1 != 0;
+        self.v = apsr >> 28 & 1 != 0;
+        self.q = apsr >> 27 & 1 != 0;
+        self.ge = ((apsr >> 16) & 0xf) as u8;
+    }
+
+    /// APSR.GE bits.
+    pub fn ge(&self) -> u8 {
+        self.ge
+    }
+
+    /// FP single-precision register Sn (raw bits).
+    pub fn sreg(&self, n: usize) -> u32 {
+        self.s.get(n).copied().unwrap_or(0)
+    }
+
+    /// Debugger read: regions only, no side effects.
+    pub fn read_memory(&self, addr: u32, buf: &mut [u8]) -> Result<(), SimError> {
+        self.mem.read_bytes(addr, buf).map_err(|(addr, len)| SimError::DebugAccess { addr, len })
+    }
+
+    /// Debugger write: any region, including flash.
+    pub fn write_memory(&mut self, addr: u32, data: &[u8]) -> Result<(), SimError> {
+        self.mem.write_bytes(addr, data).map_err(|(addr, len)| SimError::DebugAccess { addr, len })
+    }
+
+    /// Looks up a symbol by name.
+    pub fn symbol(&self, name: &str) -> Option<SymbolInfo> {
+        self.symbols.get(name)
+    }
+
+    /// `func+0x1a` for an address inside a known symbol.
+    pub fn symbolize(&self, addr: u32) -> Option<String> {
+        self.symbols.symbolize(addr)
+    }
+
+    /// Semihosting stdout + stderr bytes written since the last call.
+    pub fn take_semihosting_output(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.semihost.output)
+    }
+
+    /// Instruction/cycle counts and the per-class histogram.
+    pub fn stats(&self) -> SimStats {
+        let histogram =
+            CLASS_NAMES.iter().zip(self.class_counts.iter()).filter(|(_, c)| **c > 0).map(|(n, c)| (*n, *c)).collect();
+        SimStats { instructions: self.instructions, cycles: self.cycles, histogram }
+    }
+
+    /// Replaces the cycle model (e.g. a calibrated one).
+    pub fn set_cycle_model(&mut self, model: Box<dyn CycleModel + Send>) {
+        self.timing = timing::Timing::Custom(model);
+        // Cached `prepare` results belong to the old model.
+        self.mem.flush_decode_cache();
+    }
+
+    /// Location context for errors at `pc`.
+    pub(crate) fn location(&self, pc: u32) -> Location {
+        let symbol = self.symbols.symbolize(pc).unwrap_or_else(|| "<no symbol>".into());
+        let hw1 = self.mem.read(pc, 2);
+        match hw1 {
+            Some(h1) => {
+                let h1 = h1 as u16;
+                let (word, len, hw2) = if decode::is_32bit(h1) {
+                    match self.mem.read(pc.wrapping_add(2), 2) {
+                        Some(h2) => (Some(((h1 as u32) << 16) | h2), 4u8, h2 as u16),
+                        None => (None, 4, 0),
+                    }
+                } else {
+                    (Some(h1 as u32), 2, 0)
+                };
+                let disasm =
+                    if word.is_some() { disasm::disassemble(&decode::decode(h1, hw2).0, pc) } else { String::new() };
+                Location { pc, word, len, symbol, disasm }
+            }
+            None => Location { pc, word: None, len: 2, symbol, disasm: String::new() },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

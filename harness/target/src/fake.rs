@@ -1,0 +1,133 @@
+//! A scripted target: replays channel bytes and an ending, for testing the
+//! runner and reporters without a simulator or a board.
+
+use std::time::Duration;
+
+use crate::{BenchTarget, RunBudget, RunOutcome, TargetError, TargetOutput};
+
+/// One scripted step of a [`FakeTarget`] run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FakeStep {
+    /// Bytes appear on an RTT up channel.
+    Rtt { channel: usize, bytes: Vec<u8> },
+    /// Bytes written through semihosting.
+    Console(Vec<u8>),
+    /// The firmware exits with this status after `cycles` cycles.
+    Exit { code: i32, cycles: u64 },
+    /// The firmware never finishes: the run ends at the cycle budget.
+    Hang { pc: u32, symbol: String },
+}
+
+/// A target that replays a script.
+#[derive(Debug, Clone, Default)]
+pub struct FakeTarget {
+    script: Vec<FakeStep>,
+    loaded_elf_len: Option<usize>,
+}
+
+impl FakeTarget {
+    pub fn new(script: Vec<FakeStep>) -> Self {
+        FakeTarget { script, loaded_elf_len: None }
+    }
+
+    /// Size of the last loaded ELF, to check that the runner loaded one.
+    pub fn loaded_elf_len(&self) -> Option<usize> {
+        self.loaded_elf_len
+    }
+}
+
+impl BenchTarget for FakeTarget {
+    fn describe(&self) -> String {
+        "fake target".to_owned()
+    }
+
+    fn load(&mut self, elf: &[u8]) -> Result<(), TargetError> {
+        self.loaded_elf_len = Some(elf.len());
+        Ok(())
+    }
+
+    fn run(&mut self, budget: &RunBudget, output: &mut dyn FnMut(TargetOutput<'_>)) -> Result<RunOutcome, TargetError> {
+        if self.loaded_elf_len.is_none() {
+            return Err(TargetError::NotLoaded);
+        }
+        for step in &self.script {
+            match step {
+                FakeStep::Rtt { channel, bytes } => output(TargetOutput::Rtt { channel: *channel, bytes }),
+                FakeStep::Console(bytes) => output(TargetOutput::Console(bytes)),
+                FakeStep::Exit { code, cycles } => {
+                    return Ok(RunOutcome {
+                        exit_code: *code,
+                        cycles: Some(*cycles),
+                        instructions: None,
+                        wall: Duration::ZERO,
+                    });
+                }
+                FakeStep::Hang { pc, symbol } => {
+                    return Err(TargetError::CycleBudgetExceeded {
+                        cycles: budget.max_cycles + 1,
+                        max_cycles: budget.max_cycles,
+                        pc: *pc,
+                        symbol: symbol.clone(),
+                    });
+                }
+            }
+        }
+        // A script without an ending behaves like firmware that never stops.
+        Err(TargetError::CycleBudgetExceeded {
+            cycles: budget.max_cycles + 1,
+            max_cycles: budget.max_cycles,
+            pc: 0,
+            symbol: "the end of the fake script".to_owned(),
+        })
+    }
+
+    fn is_simulated(&self) -> bool {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn budget() -> RunBudget {
+        RunBudget { max_cycles: 1000, timeout: Duration::from_secs(1) }
+    }
+
+    #[test]
+    fn replays_script_in_order() {
+        let mut t = FakeTarget::new(vec![
+            FakeStep::Rtt { channel: 1, bytes: vec![1, 2] },
+            FakeStep::Console(b"hi".to_vec()),
+            FakeStep::Exit { code: 0, cycles: 42 },
+        ]);
+        t.load(&[0; 8]).unwrap();
+        let mut seen = Vec::new();
+        let outcome = t
+            .run(&budget(), &mut |o| {
+                seen.push(match o {
+                    TargetOutput::Rtt { channel, bytes } => format!("rtt{channel}:{bytes:?}"),
+                    TargetOutput::Console(b) => format!("console:{}", String::from_utf8_lossy(b)),
+                    TargetOutput::Progress { .. } => "progress".into(),
+                })
+            })
+            .unwrap();
+        assert_eq!(seen, ["rtt1:[1, 2]", "console:hi"]);
+        assert_eq!(outcome.exit_code, 0);
+        assert_eq!(outcome.cycles, Some(42));
+    }
+
+    #[test]
+    fn run_before_load_is_an_error() {
+        let mut t = FakeTarget::new(vec![FakeStep::Exit { code: 0, cycles: 1 }]);
+        assert!(matches!(t.run(&budget(), &mut |_| {}), Err(TargetError::NotLoaded)));
+    }
+
+    #[test]
+    fn hang_ends_at_the_budget() {
+        let mut t = FakeTarget::new(vec![FakeStep::Hang { pc: 0x0800_0100, symbol: "spin".into() }]);
+        t.load(&[]).unwrap();
+        let err = t.run(&budget(), &mut |_| {}).unwrap_err();
+        assert!(err.to_string().contains("at pc 0x08000100 in spin"), "{err}");
+    }
+}

@@ -1,0 +1,78 @@
+//! host: where the benchmark firmware runs.
+//!
+//! [`BenchTarget`] is the seam between the runner and a device. Backends:
+//! - [`SimTarget`]: tinybench's built-in Cortex-M simulator, the default when
+//!   no board is attached;
+//! - [`FakeTarget`]: a scripted target for tests and dry runs.
+//!
+//! The probe-rs backend for real boards implements the same trait and reuses
+//! [`rtt::Rtt`] through the [`MemoryAccess`] trait: probe-rs cannot read RTT
+//! without a real core, so the reader is ours.
+
+mod error;
+mod fake;
+mod memory;
+pub mod rtt;
+mod sim;
+
+use std::time::Duration;
+
+pub use error::TargetError;
+pub use fake::{FakeStep, FakeTarget};
+pub use memory::MemoryAccess;
+pub use sim::SimTarget;
+
+/// Limits on one firmware run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunBudget {
+    /// Stop after this many core cycles (simulated cycles on the simulator).
+    pub max_cycles: u64,
+    /// Stop after this much wall time.
+    pub timeout: Duration,
+}
+
+/// Something the running firmware produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetOutput<'a> {
+    /// Bytes read from an RTT up channel.
+    Rtt { channel: usize, bytes: &'a [u8] },
+    /// Bytes the program wrote through semihosting (stdout/stderr).
+    Console(&'a [u8]),
+    /// Periodic progress while the firmware runs.
+    Progress { cycles: u64, elapsed: Duration },
+}
+
+/// How a firmware run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOutcome {
+    /// The program's exit status (0 = success).
+    pub exit_code: i32,
+    /// Core cycles from reset to exit, where the target knows them.
+    pub cycles: Option<u64>,
+    /// Instructions executed, where the target knows them.
+    pub instructions: Option<u64>,
+    /// Wall time of the run.
+    pub wall: Duration,
+}
+
+/// A device (or a model of one) that runs benchmark firmware.
+pub trait BenchTarget {
+    /// Short name for logs, e.g. `sim-m4 (simulator)`.
+    fn describe(&self) -> String;
+
+    /// Loads the firmware ELF and resets the core, ready to run.
+    fn load(&mut self, elf: &[u8]) -> Result<(), TargetError>;
+
+    /// Runs the loaded firmware until it exits, passing everything it
+    /// produces to `output` as it appears. Fails when the budget runs out.
+    fn run(&mut self, budget: &RunBudget, output: &mut dyn FnMut(TargetOutput<'_>)) -> Result<RunOutcome, TargetError>;
+
+    /// Whether figures from this target are simulated rather than measured.
+    fn is_simulated(&self) -> bool;
+
+    /// Instruction-class histogram of the last run, where the target counts
+    /// instructions (the simulator does; hardware does not).
+    fn instruction_histogram(&self) -> Option<Vec<(String, u64)>> {
+        None
+    }
+}
