@@ -85,7 +85,7 @@ pub struct ConvWeights<'a> {
 }
 
 /// TFLite `ComputeOutSize`.
-const fn out_size(padding: Padding, image: usize, filter: usize, stride: usize, dilation: usize) -> usize {
+pub(crate) const fn out_size(padding: Padding, image: usize, filter: usize, stride: usize, dilation: usize) -> usize {
     let effective_filter = (filter - 1) * dilation + 1;
     match padding {
         Padding::Same => image.div_ceil(stride),
@@ -95,7 +95,7 @@ const fn out_size(padding: Padding, image: usize, filter: usize, stride: usize, 
 }
 
 /// TFLite `ComputePaddingWithOffset`: (before, extra after).
-const fn padding_with_offset(
+pub(crate) const fn padding_with_offset(
     stride: usize,
     dilation: usize,
     image: usize,
@@ -183,11 +183,11 @@ impl ConvParams {
     }
 }
 
-const fn invalid_params(what: &'static str) -> Result<(), KernelError> {
+pub(crate) const fn invalid_params(what: &'static str) -> Result<(), KernelError> {
     Err(KernelError::InvalidParams { what })
 }
 
-const fn check_len(what: &'static str, expected: usize, actual: usize) -> Result<(), KernelError> {
+pub(crate) const fn check_len(what: &'static str, expected: usize, actual: usize) -> Result<(), KernelError> {
     if expected == actual { Ok(()) } else { Err(KernelError::LengthMismatch { what, expected, actual }) }
 }
 

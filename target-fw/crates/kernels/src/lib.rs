@@ -4,15 +4,33 @@
 //! - [`quant`]: fixed-point requantization arithmetic (gemmlowp / TFLite
 //!   `kernels/internal/common.h`), bit-exact.
 //! - [`conv2d`]: CONV_2D, int8 NHWC with per-channel requantization.
+//! - [`depthwise`]: DEPTHWISE_CONV_2D with a depth multiplier.
+//! - [`fully_connected`]: FULLY_CONNECTED, per-tensor or per-channel.
+//! - [`pool`]: AVERAGE_POOL_2D and MAX_POOL_2D.
+//! - [`add`]: ADD with TFLite's quantized rescaling.
+//! - [`softmax`]: SOFTMAX, LiteRT's table version and the fixed-point one.
+//! - [`activation`]: fused activation ranges, standalone RELU/RELU6, RESHAPE.
+//! - [`kernel_set`]: the [`kernel_set::KernelSet`] seam every implementation
+//!   (`reference` now; `fused`, `simd` later) plugs into, and the conformance battery.
+//! - [`tbm`]: the `.tbm` firmware model format (reader) and the arena engine
+//!   that runs it with a kernel set.
 //! - [`fixture`]: `const fn` generators so firmware keeps a workload in rodata.
 //!
 //! The library is `no_std` without `alloc`: kernels take slices in and write a
 //! caller-provided output slice.
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 
+pub mod activation;
+pub mod add;
 pub mod conv2d;
+pub mod depthwise;
 pub mod fixture;
+pub mod fully_connected;
+pub mod kernel_set;
+pub mod pool;
 pub mod quant;
+pub mod softmax;
+pub mod tbm;
 
 /// Why a kernel refused to run. Kernels check everything up front and write
 /// no output on error.
