@@ -3,7 +3,8 @@
 //! reason, statistics and host speed.
 //!
 //! `cargo run --release -p tinybench-sim --example run_elf -- <elf> [max_instructions]`
-//! (set `TINYBENCH_CORE=m7` to model a Cortex-M7).
+//! (set `TINYBENCH_CORE=m7` for a Cortex-M7 with the sim-m7 memory map:
+//! 2 MiB flash, 128 KiB DTCM at 0x2000_0000, 512 KiB AXI SRAM at 0x2400_0000).
 
 use std::time::Instant;
 
@@ -20,29 +21,28 @@ fn main() {
         eprintln!("cannot read {path}: {e}");
         std::process::exit(2)
     });
-    let config = SimConfig {
-        core: if std::env::var("TINYBENCH_CORE").as_deref() == Ok("m7") {
-            CoreKind::CortexM7
-        } else {
-            CoreKind::CortexM4
-        },
-        clock_hz: 120_000_000,
-        regions: vec![
-            RegionSpec {
-                name: "flash".into(),
-                start: 0x0800_0000,
-                size: 2 << 20,
-                kind: RegionKind::Flash,
-                wait_states: 5,
-            },
-            RegionSpec {
-                name: "sram".into(),
-                start: 0x2000_0000,
-                size: 640 << 10,
-                kind: RegionKind::Ram,
-                wait_states: 0,
-            },
-        ],
+    let m7 = std::env::var("TINYBENCH_CORE").as_deref() == Ok("m7");
+    let region =
+        |name: &str, start, size, kind, wait_states| RegionSpec { name: name.into(), start, size, kind, wait_states };
+    let config = if m7 {
+        SimConfig {
+            core: CoreKind::CortexM7,
+            clock_hz: 480_000_000,
+            regions: vec![
+                region("flash", 0x0800_0000, 2 << 20, RegionKind::Flash, 4),
+                region("dtcm", 0x2000_0000, 128 << 10, RegionKind::Ram, 0),
+                region("axi-sram", 0x2400_0000, 512 << 10, RegionKind::Ram, 0),
+            ],
+        }
+    } else {
+        SimConfig {
+            core: CoreKind::CortexM4,
+            clock_hz: 120_000_000,
+            regions: vec![
+                region("flash", 0x0800_0000, 2 << 20, RegionKind::Flash, 5),
+                region("sram", 0x2000_0000, 640 << 10, RegionKind::Ram, 0),
+            ],
+        }
     };
     let mut sim = Simulator::new(config).expect("config");
     if let Err(e) = sim.load_elf(&elf) {
