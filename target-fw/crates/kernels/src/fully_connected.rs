@@ -7,7 +7,19 @@
 
 use crate::KernelError;
 use crate::conv2d::{check_len, invalid_params};
-use crate::quant::multiply_by_quantized_multiplier;
+use crate::quant::{multiply_by_quantized_multiplier, multiply_by_quantized_multiplier_single_rounding};
+
+/// How the accumulator is requantized. TFLite builds differ: TFLite Micro
+/// and LiteRT's convolutions round twice (`Double`), LiteRT's int8
+/// FULLY_CONNECTED rounds once (`Single`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Rounding {
+    /// [`multiply_by_quantized_multiplier`] (TFLite default build).
+    Double,
+    /// [`multiply_by_quantized_multiplier_single_rounding`] (`TFLITE_SINGLE_ROUNDING`).
+    Single,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -25,6 +37,7 @@ pub struct FullyConnectedParams {
     pub output_offset: i32,
     pub activation_min: i32,
     pub activation_max: i32,
+    pub rounding: Rounding,
 }
 
 /// Filter, bias and requantization. `output_multiplier`/`output_shift` hold
@@ -106,7 +119,11 @@ pub fn reference(
                 acc = acc.wrapping_add(bias[out_c]);
             }
             let q = if per_channel { out_c } else { 0 };
-            let scaled = multiply_by_quantized_multiplier(acc, weights.output_multiplier[q], weights.output_shift[q]);
+            let (m, shift) = (weights.output_multiplier[q], weights.output_shift[q]);
+            let scaled = match params.rounding {
+                Rounding::Double => multiply_by_quantized_multiplier(acc, m, shift),
+                Rounding::Single => multiply_by_quantized_multiplier_single_rounding(acc, m, shift),
+            };
             output[batch * depth + out_c] =
                 scaled.wrapping_add(params.output_offset).clamp(params.activation_min, params.activation_max) as i8;
         }
@@ -130,6 +147,7 @@ mod tests {
             output_offset: 0,
             activation_min: -128,
             activation_max: 127,
+            rounding: Rounding::Double,
         }
     }
 
@@ -166,6 +184,18 @@ mod tests {
         reference(&p, &[2, 1, 1, 4], &w, &mut out).unwrap();
         assert_eq!(out, [3, 4, 5, 0]);
         assert_eq!(p.macs(), 8);
+    }
+
+    #[test]
+    fn single_rounding_rounds_once() {
+        // acc = 1 * 1 = 1, multiplier 0.25 (0.5 * 2^-1): double rounding 0.5 -> 1 then 0.5 -> 1;
+        // single rounding 0.25 -> 0.
+        let w = FullyConnectedWeights { filter: &[1], bias: None, output_multiplier: &[HALF_Q31], output_shift: &[-1] };
+        let mut out = [0i8; 1];
+        reference(&params(1, 1, 1), &[1], &w, &mut out).unwrap();
+        assert_eq!(out, [1]);
+        reference(&FullyConnectedParams { rounding: Rounding::Single, ..params(1, 1, 1) }, &[1], &w, &mut out).unwrap();
+        assert_eq!(out, [0]);
     }
 
     #[test]

@@ -120,7 +120,7 @@ pub mod testing {
     use crate::add::AddParams;
     use crate::conv2d::{ConvParams, Padding, Shape};
     use crate::depthwise::DepthwiseParams;
-    use crate::fully_connected::FullyConnectedParams;
+    use crate::fully_connected::{FullyConnectedParams, Rounding};
     use crate::pool::PoolParams;
     use crate::softmax::{FixedPointSoftmaxParams, SoftmaxShape};
 
@@ -207,41 +207,34 @@ pub mod testing {
     }
 
     pub fn fully_connected() -> impl Strategy<Value = (FullyConnectedParams, Vec<i8>, Weights)> {
-        (
-            1usize..=3,
-            1usize..=40,
-            1usize..=8,
-            -128i32..=127,
-            -3i32..=3,
-            -128i32..=127,
-            activation_range(),
-            any::<bool>(),
-        )
-            .prop_flat_map(
-                |(batches, accum_depth, output_depth, zp, filter_offset, out_zp, (lo, hi), per_channel)| {
-                    let p = FullyConnectedParams {
-                        batches,
-                        accum_depth,
-                        output_depth,
-                        input_offset: -zp,
-                        filter_offset,
-                        output_offset: out_zp,
-                        activation_min: lo,
-                        activation_max: hi,
-                    };
-                    let quant = if per_channel { output_depth } else { 1 };
+        let sizes = (1usize..=3, 1usize..=40, 1usize..=8);
+        let offsets = (-128i32..=127, -3i32..=3, -128i32..=127);
+        (sizes, offsets, activation_range(), any::<bool>(), any::<bool>()).prop_flat_map(
+            |((batches, accum_depth, output_depth), (zp, filter_offset, out_zp), (lo, hi), per_channel, single)| {
+                let p = FullyConnectedParams {
+                    batches,
+                    accum_depth,
+                    output_depth,
+                    input_offset: -zp,
+                    filter_offset,
+                    output_offset: out_zp,
+                    activation_min: lo,
+                    activation_max: hi,
+                    rounding: if single { Rounding::Single } else { Rounding::Double },
+                };
+                let quant = if per_channel { output_depth } else { 1 };
+                (
+                    Just(p),
+                    vec(any::<i8>(), p.input_len()),
                     (
-                        Just(p),
-                        vec(any::<i8>(), p.input_len()),
-                        (
-                            vec(any::<i8>(), p.filter_len()),
-                            vec(-20_000i32..20_000, output_depth),
-                            vec((1i32 << 30)..i32::MAX, quant),
-                            vec(-14i32..=1, quant),
-                        ),
-                    )
-                },
-            )
+                        vec(any::<i8>(), p.filter_len()),
+                        vec(-20_000i32..20_000, output_depth),
+                        vec((1i32 << 30)..i32::MAX, quant),
+                        vec(-14i32..=1, quant),
+                    ),
+                )
+            },
+        )
     }
 
     pub fn pool() -> impl Strategy<Value = (PoolParams, Vec<i8>)> {

@@ -54,6 +54,26 @@ pub const fn multiply_by_quantized_multiplier(x: i32, quantized_multiplier: i32,
     rounding_divide_by_pot(saturating_rounding_doubling_high_mul(scaled, quantized_multiplier), right_shift)
 }
 
+/// `round(x * M)` with one rounding, half toward +∞, for
+/// `M = quantized_multiplier * 2^(shift - 31)`: TFLite's
+/// `TFLITE_SINGLE_ROUNDING` `MultiplyByQuantizedMultiplier`. LiteRT's int8
+/// FULLY_CONNECTED rounds this way (measured against its reference kernels:
+/// the MLPerf Tiny autoencoder matches only with it), its convolutions do not.
+#[inline]
+pub const fn multiply_by_quantized_multiplier_single_rounding(x: i32, quantized_multiplier: i32, shift: i32) -> i32 {
+    let total_shift = 31 - shift;
+    let round = 1i64 << (total_shift - 1);
+    // Saturate like the int32 result TFLite asserts instead of wrapping silently.
+    let result = (x as i64 * quantized_multiplier as i64 + round) >> total_shift;
+    if result > i32::MAX as i64 {
+        i32::MAX
+    } else if result < i32::MIN as i64 {
+        i32::MIN
+    } else {
+        result as i32
+    }
+}
+
 /// Splits a real multiplier into `(quantized_multiplier, shift)` as TFLite's
 /// `QuantizeMultiplier` does (host only: it needs `f64::round`).
 ///
@@ -166,6 +186,21 @@ mod tests {
         assert_eq!(multiply_by_quantized_multiplier(1, HALF_Q31, -1), 1);
         // 0.75 in Q0.31 is 3 << 29: 3 * 0.75 = 2.25 -> 2, / 2 = 1.
         assert_eq!(multiply_by_quantized_multiplier(3, 3 << 29, -1), 1);
+    }
+
+    #[test]
+    fn single_rounding_known_values() {
+        // The case that separates the two: 1691 * 1442659874 / 2^36 = 35.49995 (MLPerf AD, layer 1).
+        // Double rounding: SRDHM = 1135.998 -> 1136, / 32 = 35.5 -> 36. Single: 35.
+        assert_eq!(multiply_by_quantized_multiplier(1691, 1_442_659_874, -5), 36);
+        assert_eq!(multiply_by_quantized_multiplier_single_rounding(1691, 1_442_659_874, -5), 35);
+        // 1 * 0.5 / 2 = 0.25 -> 0 (double rounding gives 1, see mbqm_known_values).
+        assert_eq!(multiply_by_quantized_multiplier_single_rounding(1, HALF_Q31, -1), 0);
+        // Ties go toward +inf: 3 * 0.5 = 1.5 -> 2, -3 * 0.5 = -1.5 -> -1.
+        assert_eq!(multiply_by_quantized_multiplier_single_rounding(3, HALF_Q31, 0), 2);
+        assert_eq!(multiply_by_quantized_multiplier_single_rounding(-3, HALF_Q31, 0), -1);
+        // Positive shift: 3 * 0.5 * 4 = 6.
+        assert_eq!(multiply_by_quantized_multiplier_single_rounding(3, HALF_Q31, 2), 6);
     }
 
     #[test]

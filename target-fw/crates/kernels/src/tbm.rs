@@ -13,7 +13,7 @@ use crate::activation::ReluParams;
 use crate::add::AddParams;
 use crate::conv2d::{ConvParams, ConvWeights, Padding, Shape};
 use crate::depthwise::DepthwiseParams;
-use crate::fully_connected::{FullyConnectedParams, FullyConnectedWeights};
+use crate::fully_connected::{FullyConnectedParams, FullyConnectedWeights, Rounding};
 use crate::kernel_set::KernelSet;
 use crate::pool::PoolParams;
 use crate::softmax::{FixedPointSoftmaxParams, SoftmaxShape};
@@ -538,6 +538,7 @@ impl<'a> Model<'a> {
                         output_offset: p[5],
                         activation_min: p[6],
                         activation_max: p[7],
+                        rounding: if p[8] == 1 { Rounding::Single } else { Rounding::Double },
                     },
                     FullyConnectedWeights {
                         filter: w.filter,

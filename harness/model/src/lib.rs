@@ -1,0 +1,73 @@
+//! host: TensorFlow Lite import, the `.tbm` firmware model format (writer),
+//! the static memory planner and a reference interpreter.
+//!
+//! `.tflite` -> [`tflite::import`] -> [`Graph`] -> [`plan::plan`] ->
+//! [`tbm::write`] -> `.tbm` bytes, which [`Interpreter`] runs on the host
+//! with the same `no_std` engine (`tinybench_kernels::tbm`) the firmware links.
+//!
+//! **Why a hand-written flatbuffer reader** ([`flatbuf`]) rather than the
+//! `flatbuffers` or `planus` crates: both need code generated from
+//! `schema.fbs` by a compiler (`flatc` / `planus-cli`) that the build
+//! machines do not have, and the `flatbuffers` accessors are `unsafe` reads
+//! trusted after a separate verifier pass. The engine needs about fifteen
+//! fields of nine tables; a safe reader where every access is bounds-checked
+//! is ~200 lines, cannot panic on a hostile file by construction, and is
+//! fuzzed by the truncation/mutation proptests. Field numbers follow the
+//! TFLite `schema.fbs` declaration order and are commented at each use.
+
+pub mod flatbuf;
+pub mod graph;
+pub mod interpreter;
+pub mod plan;
+pub mod report;
+pub mod tbm;
+pub mod tflite;
+
+use std::path::{Path, PathBuf};
+
+pub use graph::Graph;
+pub use interpreter::{Interpreter, Kernels};
+pub use tflite::Flavor;
+use tinybench_kernels::tbm::TbmError;
+
+/// Everything that can go wrong importing, converting or running a model.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: not a valid TFLite model ({detail}); check the file is a complete .tflite export")]
+    Malformed { path: PathBuf, detail: String },
+    #[error(
+        "{path}: operator {index} is {name}, which tinybench does not support; supported: CONV_2D, DEPTHWISE_CONV_2D, \
+         FULLY_CONNECTED, AVERAGE_POOL_2D, MAX_POOL_2D, ADD, RESHAPE, SOFTMAX, RELU, RELU6, RELU_N1_TO_1"
+    )]
+    UnsupportedOp { path: PathBuf, index: usize, name: String },
+    #[error("{path}: operator {index} ({op}): {detail}")]
+    Unsupported { path: PathBuf, index: usize, op: &'static str, detail: String },
+    #[error("model too large for the .tbm format: {0}")]
+    TooLarge(String),
+    #[error("{0}")]
+    Tbm(TbmError),
+    #[error("running the model failed: {0}")]
+    Run(TbmError),
+}
+
+/// Imports a `.tflite` file or loads a `.tbm` file, by content (the `.tbm`
+/// magic), and returns the `.tbm` image.
+///
+/// # Errors
+/// Any import error, or [`Error::Tbm`] for a bad `.tbm`.
+pub fn load(bytes: &[u8], path: &Path) -> Result<Vec<u8>, Error> {
+    if bytes.starts_with(&tinybench_kernels::tbm::MAGIC) {
+        tinybench_kernels::tbm::Model::parse(bytes).map_err(Error::Tbm)?;
+        return Ok(bytes.to_vec());
+    }
+    let graph = tflite::import(bytes, path, Flavor::LiteRt)?;
+    compile(&graph)
+}
+
+/// Plans memory for `graph` and writes its `.tbm` image.
+///
+/// # Errors
+/// [`Error::TooLarge`] if the graph does not fit the format.
+pub fn compile(graph: &Graph) -> Result<Vec<u8>, Error> {
+    tbm::write(graph, &plan::plan(graph))
+}

@@ -1,0 +1,160 @@
+//! Bit-exactness against LiteRT's builtin reference kernels on the MLPerf
+//! Tiny models in `../shared/mlperf-tiny/` (see its README): every op's
+//! output for sample 0 first, to localize a mismatch, then all 32 samples.
+//! The models without vectors (ic, vww, strww) must import and run.
+
+use std::path::{Path, PathBuf};
+
+use tinybench_kernels::tbm::Model;
+use tinybench_model::{Flavor, Interpreter, Kernels, tflite};
+
+fn shared(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/mlperf-tiny").join(rel)
+}
+
+fn read(rel: &str) -> Vec<u8> {
+    let path = shared(rel);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (the tests need ../shared/mlperf-tiny)", path.display()))
+}
+
+fn as_i8(bytes: Vec<u8>) -> Vec<i8> {
+    bytes.into_iter().map(|b| b as i8).collect()
+}
+
+fn interpreter(rel: &str) -> Interpreter {
+    let image = tinybench_model::load(&read(rel), &shared(rel)).unwrap();
+    Interpreter::new(&image).unwrap()
+}
+
+/// Runs sample 0 and compares each layer's output with `sample0_ops/`.
+fn every_op_matches(dir: &str, model: &str) {
+    let interp = interpreter(&format!("{dir}/{model}"));
+    let index: serde_json::Value = serde_json::from_slice(&read(&format!("{dir}/sample0_ops/index.json"))).unwrap();
+    let model_view = interp.model().unwrap();
+    let input = as_i8(read(&format!("{dir}/inputs.bin")));
+    let per_sample = model_view.input().len;
+    let mut outputs: Vec<(usize, Vec<i8>)> = Vec::new();
+    interp
+        .run_observed(Kernels::Reference, &input[..per_sample], &mut |layer, out| {
+            let source = usize::from(model_view.entry(layer).unwrap().source_index);
+            outputs.push((source, out.to_vec()));
+        })
+        .unwrap();
+    let ops = index.as_array().unwrap();
+    assert_eq!(ops.len(), outputs.len(), "one dump per TFLite operator");
+    for op in ops {
+        let op_index = op["op_index"].as_u64().unwrap() as usize;
+        let expected = as_i8(read(&format!("{dir}/sample0_ops/{}", op["file"].as_str().unwrap())));
+        let (_, got) = outputs.iter().find(|(s, _)| *s == op_index).expect("layer for every op");
+        let differing = got.iter().zip(&expected).filter(|(a, b)| a != b).count();
+        assert!(
+            got.len() == expected.len() && differing == 0,
+            "{dir} op {op_index} ({}): {differing} of {} bytes differ; first at {:?}",
+            op["op"],
+            expected.len(),
+            got.iter().zip(&expected).position(|(a, b)| a != b)
+        );
+    }
+}
+
+/// Runs all samples of `inputs.bin` and compares with `outputs.bin`.
+fn all_samples_match(dir: &str, model: &str) {
+    let interp = interpreter(&format!("{dir}/{model}"));
+    let (input, output) = (as_i8(read(&format!("{dir}/inputs.bin"))), as_i8(read(&format!("{dir}/outputs.bin"))));
+    let (in_len, out_len) = (interp.input().unwrap().len, interp.output().unwrap().len);
+    assert_eq!(input.len() / in_len, 32);
+    assert_eq!(output.len() / out_len, 32);
+    for (sample, (x, expected)) in input.chunks_exact(in_len).zip(output.chunks_exact(out_len)).enumerate() {
+        let got = interp.run(Kernels::Reference, x).unwrap();
+        assert_eq!(got, expected, "{dir} sample {sample}");
+    }
+}
+
+#[test]
+fn kws_sample0_every_op_matches_litert() {
+    every_op_matches("kws", "kws_ref_model.tflite");
+}
+
+#[test]
+fn kws_32_samples_match_litert() {
+    all_samples_match("kws", "kws_ref_model.tflite");
+}
+
+#[test]
+fn ad_sample0_every_op_matches_litert() {
+    every_op_matches("ad", "ad01_int8.tflite");
+}
+
+#[test]
+fn ad_32_samples_match_litert() {
+    all_samples_match("ad", "ad01_int8.tflite");
+}
+
+/// Imports a model without reference vectors and runs a deterministic input.
+fn imports_and_runs(rel: &str, input_dims: &[u16], output_dims: &[u16]) -> Vec<i8> {
+    let interp = interpreter(rel);
+    let model = interp.model().unwrap();
+    assert_eq!(model.input().dims(), input_dims);
+    assert_eq!(model.output().dims(), output_dims);
+    let input: Vec<i8> = (0..model.input().len).map(|i| ((i * 37 + 11) % 256) as u8 as i8).collect();
+    interp.run(Kernels::Reference, &input).unwrap()
+}
+
+#[test]
+fn ic_resnet8_imports_and_runs() {
+    let out = imports_and_runs("ic/pretrainedResnet_quant.tflite", &[1, 32, 32, 3], &[1, 10]);
+    assert_eq!(out.len(), 10);
+}
+
+#[test]
+fn vww_mobilenet_imports_and_runs() {
+    let out = imports_and_runs("vww/vww_96_int8.tflite", &[1, 96, 96, 3], &[1, 2]);
+    assert_eq!(out.len(), 2);
+}
+
+#[test]
+fn strww_imports_and_runs() {
+    let out = imports_and_runs("strww/str_ww_ref_model.tflite", &[1, 30, 1, 40], &[1, 3]);
+    assert_eq!(out.len(), 3);
+}
+
+#[test]
+fn kws_layer_table_and_plan() {
+    let interp = interpreter("kws/kws_ref_model.tflite");
+    let model = interp.model().unwrap();
+    let rows = tinybench_model::report::rows(&model).unwrap();
+    let ops: Vec<&str> = rows.iter().map(|r| r.op).collect();
+    assert_eq!(
+        ops,
+        [
+            "CONV_2D",
+            "DEPTHWISE_CONV_2D",
+            "CONV_2D",
+            "DEPTHWISE_CONV_2D",
+            "CONV_2D",
+            "DEPTHWISE_CONV_2D",
+            "CONV_2D",
+            "DEPTHWISE_CONV_2D",
+            "CONV_2D",
+            "AVERAGE_POOL_2D",
+            "RESHAPE",
+            "FULLY_CONNECTED",
+            "SOFTMAX"
+        ]
+    );
+    // First conv: 25x5x64 outputs x (10x4x1) taps = 320_000 MACs.
+    assert_eq!(rows[0].macs, 25 * 5 * 64 * 40);
+    // Two 25x5x64 int8 buffers ping-pong: 8000 bytes each (+ the 490-byte input is dead by then).
+    assert_eq!(model.arena_bytes(), 16_000);
+}
+
+#[test]
+fn tflite_micro_flavor_selects_fixed_point_softmax() {
+    let rel = "kws/kws_ref_model.tflite";
+    let graph = tflite::import(&read(rel), &shared(rel), Flavor::TfliteMicro).unwrap();
+    let image = tinybench_model::compile(&graph).unwrap();
+    let model_bytes = Interpreter::new(&image).unwrap();
+    let view: Model<'_> = model_bytes.model().unwrap();
+    let last = view.entry(view.layer_count() - 1).unwrap();
+    assert_eq!(last.op, tinybench_kernels::tbm::OpCode::SoftmaxFixedPoint);
+}
