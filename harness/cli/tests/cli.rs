@@ -241,3 +241,32 @@ fn usage_error_exits_2() {
     let o = tinybench(&["frobnicate"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn firmware_build_failure_exits_3_and_keeps_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "sim-m4", "", "[8, 8, 4]");
+    // A firmware workspace that cannot build.
+    let broken = dir.path().join("broken-fw");
+    std::fs::create_dir(&broken).unwrap();
+    std::fs::write(
+        broken.join("Cargo.toml"),
+        "[package]\nname = \"broken\"\nversion = \"0.1.0\"\nedition = \"2024\"\n[features]\nboard-sim-m4 = []\n",
+    )
+    .unwrap();
+    std::fs::create_dir(broken.join("src")).unwrap();
+    std::fs::write(broken.join("src/main.rs"), "fn main() { this does not compile }\n").unwrap();
+    let out_dir = dir.path().join("out");
+    let o = Command::new(env!("CARGO_BIN_EXE_tinybench"))
+        .args(["run", config.to_str().unwrap(), "--out", out_dir.to_str().unwrap()])
+        .env("TINYBENCH_FIRMWARE_DIR", &broken)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("firmware build for case conv-small failed; full log in"), "{err}");
+    assert!(err.contains("this does not compile") || err.contains("expected"), "compiler output expected: {err}");
+    error_line(&o);
+    let log = std::fs::read_to_string(out_dir.join("cases/conv-small/build.log")).unwrap();
+    assert!(log.contains("TINYBENCH_CASE_NAME=conv-small"), "{log}");
+}

@@ -114,9 +114,10 @@ fn executable_from_messages(stdout: &str) -> Option<PathBuf> {
         .next_back()
 }
 
+/// The last `lines` lines, indented so they read as quoted compiler output.
 fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
+    all[all.len().saturating_sub(lines)..].iter().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
 }
 
 #[cfg(test)]
@@ -137,7 +138,7 @@ mod tests {
 
     #[test]
     fn tail_keeps_last_lines() {
-        assert_eq!(tail("a\nb\nc", 2), "b\nc");
-        assert_eq!(tail("a", 5), "a");
+        assert_eq!(tail("a\nb\nc", 2), "    b\n    c");
+        assert_eq!(tail("a", 5), "    a");
     }
 }
