@@ -335,3 +335,81 @@ impl<'t> LogDecoder<'t> {
         lines
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tinybench_proto::{MAX_FRAME_BYTES, Message};
+    use tinybench_target::{FakeStep, FakeTarget};
+
+    use super::*;
+
+    fn frames(messages: &[Message<'_>]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for m in messages {
+            let mut buf = [0u8; MAX_FRAME_BYTES];
+            out.extend_from_slice(tinybench_proto::encode(m, &mut buf).unwrap());
+        }
+        out
+    }
+
+    fn budget() -> RunBudget {
+        RunBudget { max_cycles: 1_000_000, timeout: Duration::from_secs(5) }
+    }
+
+    #[test]
+    fn fake_target_session_collects_results_split_across_reads() {
+        let stream = frames(&[
+            Message::Hello { board: "fake", core_clock_hz: 1_000_000, case_count: 1 },
+            Message::CaseStart { case: 0, name: "c", warmup: 0, iterations: 2, macs: 10, output_len: 4 },
+            Message::Sample { case: 0, iteration: 0, cycles: 100 },
+            Message::Sample { case: 0, iteration: 1, cycles: 102 },
+            Message::CaseEnd { case: 0, output_checksum: 5 },
+            Message::Memory { stack_peak_bytes: 64, stack_size_bytes: 1024 },
+            Message::Done { status: RunStatus::Ok },
+        ]);
+        let (a, b) = stream.split_at(stream.len() / 2);
+        let mut target = FakeTarget::new(vec![
+            FakeStep::Rtt { channel: 1, bytes: a.to_vec() },
+            FakeStep::Rtt { channel: 0, bytes: vec![1, 2, 3] },
+            FakeStep::Rtt { channel: 1, bytes: b.to_vec() },
+            FakeStep::Console(b"hello\n".to_vec()),
+            FakeStep::Exit { code: 0, cycles: 5000 },
+        ]);
+        target.load(&[]).unwrap();
+        let mut events = Vec::new();
+        let session = run_firmware(&mut target, &[], &budget(), 0, &mut |e| events.push(e.clone()));
+        assert_eq!(session.outcome.unwrap().exit_code, 0);
+        assert!(session.collector.complete());
+        assert_eq!(session.collector.collected().samples, [100, 102]);
+        // No defmt table in an empty ELF: the bytes are reported, not lost.
+        assert_eq!(session.log, ["(3 bytes of log without a defmt table in the ELF)", "console: hello"]);
+        assert!(events.iter().any(|e| matches!(e, BenchEvent::Console { text, .. } if text == "hello\n")));
+    }
+
+    #[test]
+    fn protocol_errors_fail_the_session() {
+        let mut target = FakeTarget::new(vec![
+            // version 2 frame: refused with the rebuild hint
+            FakeStep::Rtt { channel: 1, bytes: vec![0x03, 0x02, 0x05, 0x01, 0x00] },
+            FakeStep::Exit { code: 0, cycles: 1 },
+        ]);
+        target.load(&[]).unwrap();
+        let session = run_firmware(&mut target, &[], &budget(), 0, &mut |_| {});
+        let err = session.outcome.unwrap_err().to_string();
+        assert!(err.contains("protocol v2") && err.contains("rebuild the firmware"), "{err}");
+    }
+
+    #[test]
+    fn target_errors_keep_what_was_collected() {
+        let stream = frames(&[Message::Hello { board: "fake", core_clock_hz: 1, case_count: 1 }]);
+        let mut target = FakeTarget::new(vec![
+            FakeStep::Rtt { channel: 1, bytes: stream },
+            FakeStep::Hang { pc: 0x0800_0200, symbol: "spin".into() },
+        ]);
+        target.load(&[]).unwrap();
+        let session = run_firmware(&mut target, &[], &budget(), 0, &mut |_| {});
+        assert!(matches!(session.outcome, Err(RunnerError::Target(TargetError::CycleBudgetExceeded { .. }))));
+        assert_eq!(session.collector.collected().board, "fake");
+        assert_eq!(RunnerError::Target(TargetError::NotLoaded).kind(), FailureKind::Target);
+    }
+}
