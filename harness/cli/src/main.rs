@@ -9,6 +9,7 @@
 //! be written. `tinybench sim` exits with the program's own exit status when
 //! it exits, and with 4 when the simulation stops on an error.
 
+mod model;
 mod run;
 mod sim;
 
@@ -41,6 +42,9 @@ enum Command {
     /// Run an ELF on the built-in Cortex-M simulator and print its log
     #[command(after_help = EXIT_CODES)]
     Sim(sim::SimArgs),
+    /// Import a TensorFlow Lite model to the .tbm firmware format, or run one on the host
+    #[command(after_help = EXIT_CODES)]
+    Model(model::ModelArgs),
 }
 
 /// An error with the exit code it maps to.
@@ -74,6 +78,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Sim(args) => sim::sim(args),
+        Command::Model(args) => model::model(args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
