@@ -61,9 +61,25 @@ impl FirmwareBuild<'_> {
         ]
     }
 
-    /// Runs cargo and returns the path of the built ELF. The combined output
+    /// Runs cargo and copies the built ELF to `elf_dest`. The combined output
     /// is written to `log_path` whether the build succeeds or not.
-    pub fn run(&self) -> Result<PathBuf, RunnerError> {
+    ///
+    /// Builds of different cases share one cargo target folder and so one
+    /// output path; a lock held from build to copy keeps concurrent runs
+    /// (or parallel tests) from copying each other's ELF.
+    pub fn run(&self, elf_dest: &Path) -> Result<(), RunnerError> {
+        let lock_dir = self.firmware_dir.join("target");
+        std::fs::create_dir_all(&lock_dir).map_err(|e| RunnerError::io(&lock_dir, e))?;
+        let lock_path = lock_dir.join(".tinybench-build.lock");
+        let lock = std::fs::File::create(&lock_path).map_err(|e| RunnerError::io(&lock_path, e))?;
+        lock.lock().map_err(|e| RunnerError::io(&lock_path, e))?;
+        let built = self.build()?;
+        std::fs::copy(&built, elf_dest).map_err(|e| RunnerError::io(elf_dest, e))?;
+        // Dropping `lock` unlocks.
+        Ok(())
+    }
+
+    fn build(&self) -> Result<PathBuf, RunnerError> {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut cmd = Command::new(cargo);
         cmd.current_dir(self.firmware_dir)

@@ -159,16 +159,15 @@ fn run_case(
     events(&BenchEvent::BuildStarted { index, case: case.name.clone() });
     let started = Instant::now();
     let build_log = case_dir.join("build.log");
-    let built = build::FirmwareBuild {
+    let elf_path = case_dir.join("firmware.elf");
+    build::FirmwareBuild {
         firmware_dir: &env.firmware_dir,
         board: &config.board,
         case,
         run: &config.run,
         log_path: &build_log,
     }
-    .run()?;
-    let elf_path = case_dir.join("firmware.elf");
-    std::fs::copy(&built, &elf_path).map_err(|e| RunnerError::io(&elf_path, e))?;
+    .run(&elf_path)?;
     events(&BenchEvent::BuildFinished {
         index,
         case: case.name.clone(),
