@@ -4,7 +4,9 @@
 //!
 //! `cargo run --release -p tinybench-sim --example run_elf -- <elf> [max_instructions]`
 //! (set `TINYBENCH_CORE=m7` for a Cortex-M7 with the sim-m7 memory map:
-//! 2 MiB flash, 128 KiB DTCM at 0x2000_0000, 512 KiB AXI SRAM at 0x2400_0000).
+//! 2 MiB flash, 128 KiB DTCM at 0x2000_0000, 512 KiB AXI SRAM at 0x2400_0000;
+//! `TINYBENCH_PROFILE=FILE` prints the ten most expensive functions and writes
+//! folded stacks to FILE).
 
 use std::time::Instant;
 
@@ -49,6 +51,10 @@ fn main() {
         eprintln!("error: {e}");
         std::process::exit(2);
     }
+    let profile_file = std::env::var("TINYBENCH_PROFILE").ok();
+    if profile_file.is_some() {
+        sim.enable_profiling();
+    }
     let start = Instant::now();
     let mut result = Ok(tinybench_sim::StopReason::InstructionLimit);
     let mut left = max;
@@ -79,4 +85,16 @@ fn main() {
     );
     println!("pc {:#010x} ({})", sim.pc(), sim.symbolize(sim.pc()).unwrap_or_default());
     println!("{:?}", st.histogram);
+    if let (Some(file), Some(profile)) = (profile_file, sim.profile()) {
+        println!("{:>12} {:>12} {:>10} {:>8}  function", "self", "total", "insns", "calls");
+        for f in profile.functions.iter().take(10) {
+            println!(
+                "{:>12} {:>12} {:>10} {:>8}  {}",
+                f.self_cycles, f.total_cycles, f.self_instructions, f.calls, f.name
+            );
+        }
+        if let Err(e) = std::fs::write(&file, profile.folded_text()) {
+            eprintln!("cannot write {file}: {e}");
+        }
+    }
 }

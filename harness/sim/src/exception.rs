@@ -146,6 +146,10 @@ impl Simulator {
             self.scs.irq_active |= bit;
         }
         self.pc = vector & !1;
+        self.exceptions += 1;
+        if self.profiling {
+            self.profile_exception_entry();
+        }
         self.cycles += self.timing.exception_entry_cycles() as u64;
         self.exc_check = true;
         Ok(())

@@ -11,6 +11,7 @@ mod exec;
 pub mod insn;
 mod memory;
 pub mod periph;
+mod profile;
 mod semihosting;
 mod symbols;
 pub mod timing;
@@ -18,6 +19,7 @@ pub mod timing;
 use std::collections::BTreeMap;
 
 pub use error::{Location, SimError};
+pub use profile::{FunctionCost, Profile};
 pub use timing::{CycleModel, TimingCtx};
 
 use exec::Trap;
@@ -97,6 +99,10 @@ pub struct SimStats {
     pub cycles: u64,
     /// Executed instructions per class (see [`insn::Insn::class`]).
     pub histogram: BTreeMap<&'static str, u64>,
+    /// The simulated core clock; `cycles / clock_hz` is simulated time.
+    pub clock_hz: u64,
+    /// Exceptions taken (interrupts, SVC, faults).
+    pub exceptions: u64,
 }
 
 /// Details of the last fault, kept for the HardFault spin detector.
@@ -140,6 +146,7 @@ pub struct Simulator {
     pub(crate) excl: Option<u32>,
     pub(crate) cycles: u64,
     pub(crate) instructions: u64,
+    pub(crate) exceptions: u64,
     class_counts: [u64; CLASS_NAMES.len()],
     pub(crate) timing: timing::Timing,
     pub(crate) symbols: Symbols,
@@ -154,6 +161,9 @@ pub struct Simulator {
     pub(crate) last_addr: u32,
     pub(crate) last_fault: Option<FaultRecord>,
     pub(crate) initial_sp_hint: u32,
+    /// Whether `profiler` is set (tested on taken branches only).
+    pub(crate) profiling: bool,
+    pub(crate) profiler: Option<Box<profile::Profiler>>,
 }
 
 impl Simulator {
@@ -201,6 +211,7 @@ impl Simulator {
             excl: None,
             cycles: 0,
             instructions: 0,
+            exceptions: 0,
             class_counts: [0; CLASS_NAMES.len()],
             timing,
             symbols: Symbols::default(),
@@ -212,12 +223,17 @@ impl Simulator {
             last_addr: 0,
             last_fault: None,
             initial_sp_hint: 0,
+            profiling: false,
+            profiler: None,
         };
         sim.reset_core_state();
         Ok(sim)
     }
 
     fn reset_core_state(&mut self) {
+        if self.profiling {
+            self.profile_reset();
+        }
         self.scs = Scs::new(self.core);
         self.r = [0; 16];
         self.n = false;
@@ -240,6 +256,7 @@ impl Simulator {
         self.excl = None;
         self.cycles = 0;
         self.instructions = 0;
+        self.exceptions = 0;
         self.class_counts = [0; CLASS_NAMES.len()];
         self.timing.reset();
         self.exc_check = false;
@@ -291,6 +308,9 @@ impl Simulator {
 
     /// Executes up to `max_instructions` instructions.
     pub fn run(&mut self, max_instructions: u64) -> Result<StopReason, SimError> {
+        if self.profiling {
+            self.profile_root();
+        }
         for _ in 0..max_instructions {
             if self.cycles >= self.scs.syst_zero_at {
                 if self.scs.syst_wrap(self.cycles) {
@@ -302,6 +322,9 @@ impl Simulator {
                 self.exc_check = false;
                 if self.scs.reset_requested {
                     self.reset()?;
+                    if self.profiling {
+                        self.profile_root();
+                    }
                     continue;
                 }
                 if let Err(t) = self.take_pending() {
@@ -365,9 +388,15 @@ impl Simulator {
         if let Some(c) = self.class_counts.get_mut(d.class as usize) {
             *c += 1;
         }
+        if taken && self.profiling && self.exc_return.is_none() {
+            self.profile_branch(&d.insn);
+        }
         if let Some(v) = self.exc_return.take() {
             self.exception_return(v)?;
             self.cycles += self.timing.exception_return_cycles() as u64;
+            if self.profiling {
+                self.profile_exception_return();
+            }
         }
         if self.svc_taken {
             self.svc_taken = false;
@@ -466,7 +495,13 @@ impl Simulator {
     pub fn stats(&self) -> SimStats {
         let histogram =
             CLASS_NAMES.iter().zip(self.class_counts.iter()).filter(|(_, c)| **c > 0).map(|(n, c)| (*n, *c)).collect();
-        SimStats { instructions: self.instructions, cycles: self.cycles, histogram }
+        SimStats {
+            instructions: self.instructions,
+            cycles: self.cycles,
+            histogram,
+            clock_hz: self.clock_hz,
+            exceptions: self.exceptions,
+        }
     }
 
     /// Replaces the cycle model (e.g. a calibrated one).

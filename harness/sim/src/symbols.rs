@@ -34,6 +34,18 @@ impl Symbols {
         self.sorted.get(i).filter(|s| s.0 == addr).map(|s| s.2.as_str())
     }
 
+    /// The symbol covering `addr` as (start, size, demangled name); zero-size
+    /// symbols cover only their own address.
+    pub fn function_at(&self, addr: u32) -> Option<(u32, u32, &str)> {
+        let end = self.sorted.partition_point(|s| s.0 <= addr);
+        self.sorted[..end]
+            .iter()
+            .rev()
+            .take(64)
+            .find(|s| addr - s.0 < s.1 || (s.1 == 0 && addr == s.0))
+            .map(|s| (s.0, s.1, s.2.as_str()))
+    }
+
     pub fn symbolize(&self, addr: u32) -> Option<String> {
         let end = self.sorted.partition_point(|s| s.0 <= addr);
         // Walk back over nearby symbols: the closest one covering `addr` wins.

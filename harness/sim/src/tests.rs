@@ -98,6 +98,8 @@ fn run_alu_cases(cases: &[AluCase]) {
 
 include!("tests_alu.rs");
 
+mod profile;
+
 // ---- loads and stores --------------------------------------------------------------
 
 fn ram_word(sim: &Simulator, addr: u32) -> u32 {
