@@ -247,3 +247,136 @@ pub fn write(graph: &Graph, plan: &Plan) -> Result<Vec<u8>, Error> {
     out[12..16].copy_from_slice(&crc.to_le_bytes());
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use tinybench_kernels::fully_connected::{FullyConnectedParams, Rounding};
+    use tinybench_kernels::tbm::{Layer as TbmLayer, Model};
+
+    use super::*;
+    use crate::graph::{Layer, TensorInfo, Weights};
+
+    /// The example of `docs/tbm-format.md`: one FULLY_CONNECTED, 2 inputs -> 1 output.
+    pub(crate) fn example() -> Graph {
+        let tensor = |name: &str, shape: Vec<usize>| TensorInfo { name: name.into(), shape, scale: 1.0, zero_point: 0 };
+        Graph {
+            tensors: vec![tensor("in", vec![1, 2]), tensor("out", vec![1, 1])],
+            layers: vec![Layer {
+                source_index: 0,
+                op: LayerOp::FullyConnected(FullyConnectedParams {
+                    batches: 1,
+                    accum_depth: 2,
+                    output_depth: 1,
+                    input_offset: 0,
+                    filter_offset: 0,
+                    output_offset: 0,
+                    activation_min: -128,
+                    activation_max: 127,
+                    rounding: Rounding::Single,
+                }),
+                inputs: vec![0],
+                output: 1,
+                weights: Weights {
+                    filter: vec![1, -1],
+                    bias: Some(vec![5]),
+                    output_multiplier: vec![1 << 30],
+                    output_shift: vec![0],
+                },
+            }],
+            input: 0,
+            output: 1,
+        }
+    }
+
+    #[test]
+    fn the_documented_example_byte_for_byte() {
+        let graph = example();
+        let plan = crate::plan::plan(&graph);
+        assert_eq!(plan.offsets, [0, 16]); // alive together during layer 0; 16-byte aligned
+        let bytes = write(&graph, &plan).unwrap();
+        let hex: Vec<String> =
+            bytes.chunks(16).map(|c| c.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")).collect();
+        #[rustfmt::skip]
+        let expected = [
+            // header: magic, version 1, header 32, file 256 B, CRC-32, 2 tensors, 1 layer, arena 17 B, in 0, out 1, weights at 192
+            "54 42 4d 00 01 00 20 00 00 01 00 00 CR CR CR CR",
+            "02 00 01 00 11 00 00 00 00 00 01 00 c0 00 00 00",
+            // tensor 0: arena 0, 2 bytes, rank 2, dims 1 2 0 0, pad | tensor 1 starts at 52
+            "00 00 00 00 02 00 00 00 02 00 01 00 02 00 00 00",
+            "00 00 00 00 10 00 00 00 01 00 00 00 02 00 01 00",
+            // tensor 1 continued | layer 0 at 72: op 3 (FC), flags 1 (bias), source op 0, input 0, no second input, output 1
+            "01 00 00 00 00 00 00 00 03 01 00 00 00 00 ff ff",
+            // output 1, reserved | params: batches 1, accum 2, out 1, then input_offset, filter_offset ...
+            "01 00 00 00 01 00 00 00 02 00 00 00 01 00 00 00",
+            // ... input_offset 0, filter_offset 0, output_offset 0, act_min -128
+            "00 00 00 00 00 00 00 00 00 00 00 00 80 ff ff ff",
+            // act_max 127, rounding 1 (single), slots 9..=10 unused
+            "7f 00 00 00 01 00 00 00 00 00 00 00 00 00 00 00",
+            // slots 12..=14 unused
+            "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00",
+            // slot 15 unused | blobs at 148: 0 (filter) at 192, 2 B; 1 (bias) at 208 ...
+            "00 00 00 00 c0 00 00 00 02 00 00 00 d0 00 00 00",
+            // ... 4 B; 2 (multiplier) at 224, 4 B; 3 (shift) at 240 ...
+            "04 00 00 00 e0 00 00 00 04 00 00 00 f0 00 00 00",
+            // ... 4 B; reserved u32 (180) | zero padding up to the 16-aligned weights section (192)
+            "04 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00",
+            // 192: filter [1, -1]
+            "01 ff 00 00 00 00 00 00 00 00 00 00 00 00 00 00",
+            // 208: bias 5
+            "05 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00",
+            // 224: multiplier 2^30 (0.5)
+            "00 00 00 40 00 00 00 00 00 00 00 00 00 00 00 00",
+            // 240: shift 0
+            "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00",
+        ];
+        let crc = format!("{:02x} {:02x} {:02x} {:02x}", bytes[12], bytes[13], bytes[14], bytes[15]);
+        let expected: Vec<String> = expected.iter().map(|l| l.replace("CR CR CR CR", &crc)).collect();
+        assert_eq!(hex, expected);
+        assert_eq!(u32::from_le_bytes(bytes[12..16].try_into().unwrap()), crc32(&bytes[16..]));
+
+        // And it runs: x = [7, 3]: 7 * 1 + 3 * -1 + bias 5 = 9, * 0.5 = 4.5 -> 5 (single rounding, half up).
+        let model = Model::parse(&bytes).unwrap();
+        assert!(matches!(model.layer(0).unwrap(), TbmLayer::FullyConnected(p, _) if p.rounding == Rounding::Single));
+        let mut arena = vec![0i8; model.arena_bytes()];
+        let mut out = [0i8; 1];
+        tinybench_kernels::tbm::run::<tinybench_kernels::kernel_set::Reference>(
+            &model,
+            &mut arena,
+            &[7, 3],
+            &mut out,
+            &mut |_, _| {},
+        )
+        .unwrap();
+        assert_eq!(out, [5]);
+    }
+
+    #[test]
+    fn every_layer_kind_round_trips_through_the_reader() {
+        // The MLPerf KWS model covers conv, depthwise, pool, reshape, FC and softmax.
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/mlperf-tiny/kws/kws_ref_model.tflite");
+        let graph = crate::tflite::import(&std::fs::read(&path).unwrap(), &path, crate::Flavor::LiteRt).unwrap();
+        let bytes = crate::compile(&graph).unwrap();
+        let interp = crate::Interpreter::new(&bytes).unwrap();
+        let model = interp.model().unwrap();
+        for (i, layer) in graph.layers.iter().enumerate() {
+            let read = model.layer(i).unwrap();
+            let same = match (&layer.op, &read) {
+                (LayerOp::Conv2d(a), TbmLayer::Conv2d(b, w)) => a == b && w.filter == layer.weights.filter.as_slice(),
+                (LayerOp::DepthwiseConv2d(a), TbmLayer::DepthwiseConv2d(b, w)) => {
+                    a == b && w.output_multiplier == layer.weights.output_multiplier.as_slice()
+                }
+                (LayerOp::FullyConnected(a), TbmLayer::FullyConnected(b, w)) => {
+                    a == b && w.bias == layer.weights.bias.as_deref()
+                }
+                (LayerOp::AveragePool2d(a), TbmLayer::AveragePool2d(b)) => a == b,
+                (LayerOp::Reshape { size: a }, TbmLayer::Reshape { size: b }) => a == b,
+                (LayerOp::SoftmaxLut { shape, table, .. }, TbmLayer::SoftmaxLut { shape: s, table: t, .. }) => {
+                    shape == s && table.as_slice() == t.as_slice()
+                }
+                _ => false,
+            };
+            assert!(same, "layer {i}: {:?} vs {read:?}", layer.op);
+        }
+    }
+}
