@@ -31,8 +31,83 @@ fn main() {
     fs::write(out_dir.join("memory.x"), memory_x).expect("write memory.x into OUT_DIR");
     println!("cargo::rustc-link-search={}", out_dir.display());
 
-    let params = params_rs(&board);
+    println!("cargo::rustc-check-cfg=cfg(workload, values(\"conv2d-3x3\", \"model\"))");
+    let workload = param("TINYBENCH_WORKLOAD", "conv2d-3x3".to_string(), "conv2d-3x3 or model", |s| {
+        ["conv2d-3x3", "model"].contains(&s).then(|| s.to_string())
+    });
+    println!("cargo::rustc-cfg=workload=\"{workload}\"");
+    let mut params = params_rs(&board);
+    params.push_str(&if workload == "model" { model_params(&out_dir) } else { conv_params() });
     fs::write(out_dir.join("params.rs"), params).expect("write params.rs into OUT_DIR");
+}
+
+/// Shape and seed of the synthetic conv workload.
+fn conv_params() -> String {
+    let [height, width, input_channels, output_channels] = param(
+        "TINYBENCH_CONV",
+        [16, 16, 8, 16],
+        "HxWxCIN:COUT with positive whole numbers, e.g. 16x16x8:16",
+        conv_shape,
+    );
+    let seed = param("TINYBENCH_SEED", 1u32, "a whole number in 0..=4294967295", |s| s.parse().ok());
+    let mut rs = String::new();
+    for decl in [
+        format!("pub const INPUT_HEIGHT: usize = {height};"),
+        format!("pub const INPUT_WIDTH: usize = {width};"),
+        format!("pub const INPUT_CHANNELS: usize = {input_channels};"),
+        format!("pub const OUTPUT_CHANNELS: usize = {output_channels};"),
+        format!("pub const SEED: u32 = {seed};"),
+    ] {
+        writeln!(rs, "{decl}").expect("writing to a String");
+    }
+    rs
+}
+
+/// Copies the `.tbm` model and its input sample into OUT_DIR (the firmware
+/// `include_bytes!`s them) and writes the sizes the firmware's statics need.
+fn model_params(out_dir: &std::path::Path) -> String {
+    let model_path = var("TINYBENCH_MODEL")
+        .unwrap_or_else(|| panic!("TINYBENCH_WORKLOAD=model needs TINYBENCH_MODEL=<path of a .tbm file>"));
+    println!("cargo::rerun-if-changed={model_path}");
+    let model_bytes = fs::read(&model_path).unwrap_or_else(|e| panic!("TINYBENCH_MODEL={model_path}: {e}"));
+    // The parser wants the alignment the firmware will give it.
+    let mut aligned = vec![0u128; model_bytes.len().div_ceil(16)];
+    // SAFETY: a u128 buffer viewed as bytes; at least model_bytes.len() long.
+    let view = unsafe { core::slice::from_raw_parts_mut(aligned.as_mut_ptr().cast::<u8>(), model_bytes.len()) };
+    view.copy_from_slice(&model_bytes);
+    let model = tinybench_kernels::tbm::Model::parse(view)
+        .unwrap_or_else(|e| panic!("TINYBENCH_MODEL={model_path} is not a valid .tbm model: {e:?}"));
+    let macs: u64 = (0..model.layer_count())
+        .map(|i| model.layer(i).map(|l| l.macs()).unwrap_or_else(|e| panic!("{model_path}: layer {i}: {e:?}")))
+        .sum();
+    let input_len = model.input().len;
+    let input = match var("TINYBENCH_INPUT") {
+        Some(path) => {
+            println!("cargo::rerun-if-changed={path}");
+            let bytes = fs::read(&path).unwrap_or_else(|e| panic!("TINYBENCH_INPUT={path}: {e}"));
+            if bytes.len() != input_len {
+                panic!("TINYBENCH_INPUT={path} has {} bytes; the model's input needs exactly {input_len}", bytes.len());
+            }
+            bytes
+        }
+        None => panic!("TINYBENCH_WORKLOAD=model needs TINYBENCH_INPUT=<path of one raw int8 input sample>"),
+    };
+    fs::write(out_dir.join("model.tbm"), &model_bytes).expect("write model.tbm into OUT_DIR");
+    fs::write(out_dir.join("input.bin"), &input).expect("write input.bin into OUT_DIR");
+    let macs =
+        u32::try_from(macs).unwrap_or_else(|_| panic!("{model_path}: {macs} MACs do not fit the protocol's u32"));
+    let mut rs = String::new();
+    for decl in [
+        format!("pub const MODEL_BYTES: usize = {};", model_bytes.len()),
+        format!("pub const MODEL_ARENA_BYTES: usize = {};", model.arena_bytes()),
+        format!("pub const MODEL_INPUT_BYTES: usize = {input_len};"),
+        format!("pub const MODEL_OUTPUT_BYTES: usize = {};", model.output().len),
+        format!("pub const MODEL_LAYERS: usize = {};", model.layer_count()),
+        format!("pub const MODEL_MACS: u32 = {macs};"),
+    ] {
+        writeln!(rs, "{decl}").expect("writing to a String");
+    }
+    rs
 }
 
 fn selected_board() -> &'static str {
@@ -120,13 +195,6 @@ fn params_rs(board: &tinybench_config::Board) -> String {
     let iterations = param("TINYBENCH_ITERATIONS", 10u32, "a whole number of at least 1", |s| {
         s.parse().ok().filter(|&n: &u32| n > 0)
     });
-    let [height, width, input_channels, output_channels] = param(
-        "TINYBENCH_CONV",
-        [16, 16, 8, 16],
-        "HxWxCIN:COUT with positive whole numbers, e.g. 16x16x8:16",
-        conv_shape,
-    );
-    let seed = param("TINYBENCH_SEED", 1u32, "a whole number in 0..=4294967295", |s| s.parse().ok());
     let kernels =
         param("TINYBENCH_KERNELS", "reference".to_string(), &format!("one of: {}", KERNELS.join(", ")), |s| {
             KERNELS.contains(&s).then(|| s.to_string())
@@ -147,11 +215,6 @@ fn params_rs(board: &tinybench_config::Board) -> String {
     line(format!("pub const CASE_NAME: &str = {case_name:?};"));
     line(format!("pub const WARMUP: u32 = {warmup};"));
     line(format!("pub const ITERATIONS: u32 = {iterations};"));
-    line(format!("pub const INPUT_HEIGHT: usize = {height};"));
-    line(format!("pub const INPUT_WIDTH: usize = {width};"));
-    line(format!("pub const INPUT_CHANNELS: usize = {input_channels};"));
-    line(format!("pub const OUTPUT_CHANNELS: usize = {output_channels};"));
-    line(format!("pub const SEED: u32 = {seed};"));
     line(format!("pub const KERNELS: &str = {kernels:?};"));
     line(format!("pub const SELF_TEST: &str = {self_test:?};"));
     rs

@@ -72,5 +72,6 @@ fn exit_code(kind: FailureKind) -> u8 {
         FailureKind::Build => 3,
         FailureKind::Target => 4,
         FailureKind::Io => 5,
+        FailureKind::Input => 2,
     }
 }

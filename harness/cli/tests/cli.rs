@@ -270,3 +270,78 @@ fn firmware_build_failure_exits_3_and_keeps_the_log() {
     let log = std::fs::read_to_string(out_dir.join("cases/conv-small/build.log")).unwrap();
     assert!(log.contains("TINYBENCH_CASE_NAME=conv-small"), "{log}");
 }
+
+/// A case running a whole MLPerf Tiny model from `../shared` on `board`.
+fn write_model_config(dir: &Path, board: &str, model: &str, input: &str) -> PathBuf {
+    let shared = repo_root().join("../shared/mlperf-tiny");
+    let text = format!(
+        r#"[board]
+file = "{board_file}"
+
+[target]
+kind = "sim"
+
+[power]
+kind = "sim"
+supply-mv = 1800
+run-current-ma = 10.0
+sleep-current-ma = 0.01
+
+[run]
+warmup = 0
+iterations = 1
+
+[[case]]
+name = "model"
+workload = "model"
+model = "{model}"
+input = "{input}"
+sample = 1
+"#,
+        board_file = repo_root().join(format!("configs/boards/{board}.toml")).display(),
+        model = shared.join(model).display(),
+        input = shared.join(input).display(),
+    );
+    let path = dir.join(format!("{board}-model.toml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn kws_model_on_the_simulator_matches_litert_byte_for_byte() {
+    for board in ["sim-m4", "sim-m7"] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = write_model_config(dir.path(), board, "kws/kws_ref_model.tflite", "kws/inputs.bin");
+        let out_dir = dir.path().join("out");
+        let o = tinybench(&["run", config.to_str().unwrap(), "--out", out_dir.to_str().unwrap()]);
+        assert!(o.status.success(), "{board}: {}", stderr(&o));
+        // Sample 1 of the LiteRT reference outputs (12 bytes each).
+        let reference = std::fs::read(repo_root().join("../shared/mlperf-tiny/kws/outputs.bin")).unwrap();
+        let firmware = std::fs::read(out_dir.join("cases/model/output.bin")).unwrap();
+        assert_eq!(firmware, reference[12..24], "{board}: simulator output differs from LiteRT");
+        let json = results_json(&out_dir);
+        let layers = json["results"][0]["layers"].as_array().unwrap();
+        assert_eq!(layers.len(), 13, "{board}");
+        assert_eq!(layers[0]["op"], "CONV_2D");
+        assert!(
+            layers
+                .iter()
+                .filter(|l| l["macs"].as_u64().unwrap() > 0)
+                .all(|l| l["cycles_median"].as_f64().unwrap() > 0.0)
+        );
+        assert_eq!(json["results"][0]["macs"], 2_664_768);
+    }
+}
+
+#[test]
+fn missing_input_sample_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_model_config(dir.path(), "sim-m4", "kws/kws_ref_model.tflite", "kws/outputs.bin");
+    let o = tinybench(&["run", config.to_str().unwrap(), "--out", dir.path().join("out").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("outputs.bin: 384 bytes hold 0 samples of 490 bytes and a partial one"),
+        "{}",
+        stderr(&o)
+    );
+}

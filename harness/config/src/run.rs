@@ -104,17 +104,27 @@ impl SelfTest {
 }
 
 /// What the firmware computes per inference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Workload {
     /// One int8 CONV_2D, 3x3 kernel, stride 1, SAME padding, per-channel
     /// requantization, on a synthetic input.
     Conv2d3x3 { height: u32, width: u32, in_channels: u32, out_channels: u32 },
+    /// A whole model (`.tflite`, imported at run time, or `.tbm`).
+    Model {
+        path: PathBuf,
+        /// Raw int8 samples back to back; `None` means a synthetic input
+        /// drawn from the case seed.
+        input: Option<PathBuf>,
+        /// Which sample of `input` to run.
+        sample: u32,
+    },
 }
 
 impl Workload {
     pub fn kind(&self) -> &'static str {
         match self {
             Workload::Conv2d3x3 { .. } => "conv2d-3x3",
+            Workload::Model { .. } => "model",
         }
     }
 }
@@ -200,6 +210,12 @@ struct RawCase {
     out_channels: Option<Spanned<u32>>,
     seed: Option<u32>,
     self_test: Option<Spanned<String>>,
+    /// Model file (`.tflite` or `.tbm`), relative to the config file.
+    model: Option<Spanned<String>>,
+    /// Raw int8 input samples, relative to the config file.
+    input: Option<Spanned<String>>,
+    /// Index of the input sample to run.
+    sample: Option<Spanned<u32>>,
 }
 
 /// Largest conv dimension accepted: keeps buffers within small-MCU RAM and
@@ -222,7 +238,7 @@ impl RunConfig {
         let target = validate_target(&source, &raw.target)?;
         let power = validate_power(&source, &raw.power)?;
         let run = validate_run(&source, &raw.run)?;
-        let cases = validate_cases(&source, &raw.case)?;
+        let cases = validate_cases(&source, &raw.case, dir)?;
         let report = ReportSettings { out_dir: raw.report.out_dir.map(|d| dir.join(d)) };
         Ok(RunConfig {
             path: path.to_owned(),
@@ -366,7 +382,7 @@ fn validate_run(source: &SourceFile, raw: &RawRun) -> Result<RunSettings, Config
     Ok(RunSettings { warmup: raw.warmup.unwrap_or(defaults.warmup), iterations, max_cycles, timeout_s })
 }
 
-fn validate_cases(source: &SourceFile, raw: &[RawCase]) -> Result<Vec<CaseConfig>, ConfigError> {
+fn validate_cases(source: &SourceFile, raw: &[RawCase], dir: &Path) -> Result<Vec<CaseConfig>, ConfigError> {
     if raw.is_empty() {
         return Err(source.invalid_here(
             "case",
@@ -398,12 +414,13 @@ fn validate_cases(source: &SourceFile, raw: &[RawCase]) -> Result<Vec<CaseConfig
         }
         let workload = match c.workload.get_ref().as_str() {
             "conv2d-3x3" => conv_workload(source, c)?,
+            "model" => model_workload(source, c, dir)?,
             other => {
                 return Err(source.invalid(
                     c.workload.span(),
                     "case.workload",
                     format!("unknown workload \"{other}\""),
-                    "use workload = \"conv2d-3x3\"",
+                    "use workload = \"conv2d-3x3\" or \"model\"",
                 ));
             }
         };
@@ -441,7 +458,79 @@ fn validate_cases(source: &SourceFile, raw: &[RawCase]) -> Result<Vec<CaseConfig
     Ok(cases)
 }
 
+/// Keys that belong to one workload kind only.
+fn refuse_foreign_keys(
+    source: &SourceFile,
+    c: &RawCase,
+    keys: &[(&str, Option<std::ops::Range<usize>>)],
+) -> Result<(), ConfigError> {
+    for (key, span) in keys {
+        if let Some(span) = span {
+            return Err(source.invalid(
+                span.clone(),
+                &format!("case.{key}"),
+                format!("{key} does not apply to workload \"{}\"", c.workload.get_ref()),
+                "remove it, or change the workload",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn existing_file(source: &SourceFile, dir: &Path, value: &Spanned<String>, key: &str) -> Result<PathBuf, ConfigError> {
+    let path = dir.join(value.get_ref());
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(source.invalid(
+            value.span(),
+            key,
+            format!("file {} not found", path.display()),
+            "give a path relative to this config file",
+        ))
+    }
+}
+
+fn model_workload(source: &SourceFile, c: &RawCase, dir: &Path) -> Result<Workload, ConfigError> {
+    refuse_foreign_keys(
+        source,
+        c,
+        &[
+            ("input-shape", c.input_shape.as_ref().map(|s| s.span())),
+            ("out-channels", c.out_channels.as_ref().map(|s| s.span())),
+        ],
+    )?;
+    let Some(model) = &c.model else {
+        return Err(source.invalid(
+            c.workload.span(),
+            "case.model",
+            "workload \"model\" needs a model file",
+            "add model = \"path/to/model.tflite\" (or a .tbm) to the case",
+        ));
+    };
+    let path = existing_file(source, dir, model, "case.model")?;
+    let input = c.input.as_ref().map(|i| existing_file(source, dir, i, "case.input")).transpose()?;
+    if let (None, Some(sample)) = (&input, &c.sample) {
+        return Err(source.invalid(
+            sample.span(),
+            "case.sample",
+            "sample needs an input file",
+            "add input = \"samples.bin\" or remove sample",
+        ));
+    }
+    Ok(Workload::Model { path, input, sample: c.sample.as_ref().map_or(0, |s| *s.get_ref()) })
+}
+
 fn conv_workload(source: &SourceFile, c: &RawCase) -> Result<Workload, ConfigError> {
+    refuse_foreign_keys(
+        source,
+        c,
+        &[
+            ("model", c.model.as_ref().map(|s| s.span())),
+            ("input", c.input.as_ref().map(|s| s.span())),
+            ("sample", c.sample.as_ref().map(|s| s.span())),
+        ],
+    )?;
     let (height, width, in_channels) = match &c.input_shape {
         None => (16, 16, 8),
         Some(shape) => match shape.get_ref().as_slice() {
@@ -640,6 +729,42 @@ out-channels = 8
     fn unknown_kernel_set() {
         let e = Fixture::new().error(&RUN.replace("out-channels = 8", "out-channels = 8\nkernels = \"simd\""));
         assert!(e.contains("case.kernels: kernel set \"simd\" is not available"), "{e}");
+    }
+
+    #[test]
+    fn model_workload_resolves_files() {
+        let f = Fixture::new();
+        std::fs::write(f.dir.path().join("m.tflite"), b"x").unwrap();
+        std::fs::write(f.dir.path().join("in.bin"), b"x").unwrap();
+        let text = RUN.replace(
+            "workload = \"conv2d-3x3\"\ninput-shape = [8, 8, 4]\nout-channels = 8",
+            "workload = \"model\"\nmodel = \"m.tflite\"\ninput = \"in.bin\"\nsample = 3",
+        );
+        let cfg = f.load(&text).unwrap();
+        assert_eq!(
+            cfg.cases[0].workload,
+            Workload::Model {
+                path: f.dir.path().join("m.tflite"),
+                input: Some(f.dir.path().join("in.bin")),
+                sample: 3
+            }
+        );
+    }
+
+    #[test]
+    fn model_workload_errors() {
+        let f = Fixture::new();
+        let missing = RUN
+            .replace("input-shape = [8, 8, 4]\nout-channels = 8", "model = \"nope.tflite\"")
+            .replace("\"conv2d-3x3\"", "\"model\"");
+        assert!(f.error(&missing).contains("case.model: file DIR/nope.tflite not found"), "{}", f.error(&missing));
+        let no_model =
+            RUN.replace("input-shape = [8, 8, 4]\nout-channels = 8", "").replace("\"conv2d-3x3\"", "\"model\"");
+        assert!(f.error(&no_model).contains("needs a model file"));
+        let foreign = RUN.replace("\"conv2d-3x3\"", "\"model\"");
+        assert!(f.error(&foreign).contains("case.input-shape: input-shape does not apply to workload \"model\""));
+        let conv_with_model = RUN.replace("out-channels = 8", "out-channels = 8\nmodel = \"x.tflite\"");
+        assert!(f.error(&conv_with_model).contains("case.model: model does not apply to workload \"conv2d-3x3\""));
     }
 
     #[test]

@@ -92,6 +92,8 @@ struct CsvRow<'a> {
     static_ram_bytes: u64,
     stack_peak_bytes: u64,
     stack_size_bytes: u64,
+    weight_bytes: u64,
+    arena_bytes: u64,
     output_checksum: String,
     expected_checksum: String,
     checksum_ok: bool,
@@ -135,6 +137,8 @@ impl<'a> From<&'a CaseResult> for CsvRow<'a> {
             static_ram_bytes: r.memory.static_ram_bytes,
             stack_peak_bytes: r.memory.stack_peak_bytes,
             stack_size_bytes: r.memory.stack_size_bytes,
+            weight_bytes: r.weight_bytes,
+            arena_bytes: r.arena_bytes,
             output_checksum: format!("{:#010x}", r.output_checksum),
             expected_checksum: format!("{:#010x}", r.expected_checksum),
             checksum_ok: r.checksum_ok,
@@ -198,6 +202,9 @@ fn placeholder() -> CaseResult {
             stack_peak_bytes: 0,
             stack_size_bytes: 0,
         },
+        weight_bytes: 0,
+        arena_bytes: 0,
+        layers: vec![],
         output_checksum: 0,
         expected_checksum: 0,
         checksum_ok: false,
@@ -277,8 +284,28 @@ pub fn markdown_string(results: &RunResults) -> String {
             ("flash (text + rodata + data)", m.flash_bytes),
             ("static RAM (data + bss)", m.static_ram_bytes),
             ("stack peak (painted)", m.stack_peak_bytes),
+            ("weights", r.weight_bytes),
+            ("activation arena", r.arena_bytes),
         ] {
             md.push_str(&format!("| {name} | {} |\n", thousands(v)));
+        }
+        if !r.layers.is_empty() {
+            md.push_str(&format!(
+                "\n| layer | op | output | MACs | weight B | cycles ({}) | MAC/cycle |\n|---:|---|---|---:|---:|---:|---:|\n",
+                r.provenance.timing.split(' ').next().unwrap_or("")
+            ));
+            for l in &r.layers {
+                md.push_str(&format!(
+                    "| {} | {} | {} | {} | {} | {} | {:.3} |\n",
+                    l.index,
+                    l.op,
+                    l.output_shape,
+                    thousands(l.macs),
+                    thousands(l.weight_bytes),
+                    thousands(l.cycles_median as u64),
+                    l.macs_per_cycle
+                ));
+            }
         }
         md.push_str(&format!(
             "\nOutput checksum {:#010x} ({}); firmware SHA-256 `{}`.\n",

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use tinybench_config::{Board, CaseConfig, RunSettings, Workload};
+use tinybench_config::{Board, CaseConfig, RunSettings};
 
 use crate::RunnerError;
 
@@ -40,6 +40,8 @@ pub struct FirmwareBuild<'a> {
     pub board: &'a Board,
     pub case: &'a CaseConfig,
     pub run: &'a RunSettings,
+    /// Variables selecting the workload (see `workload::prepare`).
+    pub workload_env: &'a [(&'static str, String)],
     /// The build's full output goes here.
     pub log_path: &'a Path,
 }
@@ -47,18 +49,17 @@ pub struct FirmwareBuild<'a> {
 impl FirmwareBuild<'_> {
     /// Environment variables the firmware's build.rs reads.
     pub fn env(&self) -> Vec<(&'static str, String)> {
-        let Workload::Conv2d3x3 { height, width, in_channels, out_channels } = self.case.workload;
         let board_file = self.board.path.canonicalize().unwrap_or_else(|_| self.board.path.clone());
-        vec![
+        let mut env = vec![
             ("TINYBENCH_BOARD_FILE", board_file.display().to_string()),
             ("TINYBENCH_CASE_NAME", self.case.name.clone()),
             ("TINYBENCH_WARMUP", self.run.warmup.to_string()),
             ("TINYBENCH_ITERATIONS", self.run.iterations.to_string()),
-            ("TINYBENCH_CONV", format!("{height}x{width}x{in_channels}:{out_channels}")),
-            ("TINYBENCH_SEED", self.case.seed.to_string()),
             ("TINYBENCH_KERNELS", self.case.kernels.as_str().to_owned()),
             ("TINYBENCH_SELF_TEST", self.case.self_test.map_or("none", |t| t.as_str()).to_owned()),
-        ]
+        ];
+        env.extend(self.workload_env.iter().cloned());
+        env
     }
 
     /// Runs cargo and copies the built ELF to `elf_dest`. The combined output

@@ -14,6 +14,10 @@ pub struct Collected {
     pub macs: u32,
     pub output_len: u32,
     pub samples: Vec<u32>,
+    /// Per-layer cycles, `[iteration][layer]` (model workloads).
+    pub layer_samples: Vec<Vec<u32>>,
+    /// The last output, assembled from `OutputChunk`s.
+    pub output: Vec<u8>,
     pub output_checksum: Option<u32>,
     pub stack_peak_bytes: Option<u32>,
     pub stack_size_bytes: Option<u32>,
@@ -67,9 +71,42 @@ impl Collector {
                 }
                 c.samples.push(cycles);
             }
+            (Stage::InCase, M::LayerSample { case: 0, iteration, layer, cycles }) => {
+                if iteration as usize + 1 != c.samples.len() {
+                    return Err(format!(
+                        "layer sample of iteration {iteration} arrived after {} samples",
+                        c.samples.len()
+                    ));
+                }
+                let row = match c.layer_samples.get_mut(iteration as usize) {
+                    Some(row) => row,
+                    None => {
+                        c.layer_samples.resize(iteration as usize + 1, Vec::new());
+                        &mut c.layer_samples[iteration as usize]
+                    }
+                };
+                if layer as usize != row.len() {
+                    return Err(format!("layer {layer} arrived when layer {} was expected", row.len()));
+                }
+                row.push(cycles);
+            }
+            (Stage::InCase, M::OutputChunk { case: 0, offset, bytes }) => {
+                if offset as usize != c.output.len() || c.output.len() + bytes.len() > c.output_len as usize {
+                    return Err(format!(
+                        "output chunk at {offset} ({} bytes) does not continue the {} bytes received of {}",
+                        bytes.len(),
+                        c.output.len(),
+                        c.output_len
+                    ));
+                }
+                c.output.extend_from_slice(&bytes);
+            }
             (Stage::InCase, M::CaseEnd { case: 0, output_checksum }) => {
                 if c.samples.len() != c.iterations as usize {
                     return Err(format!("case ended after {} of {} samples", c.samples.len(), c.iterations));
+                }
+                if !c.output.is_empty() && c.output.len() != c.output_len as usize {
+                    return Err(format!("case ended after {} of {} output bytes", c.output.len(), c.output_len));
                 }
                 c.output_checksum = Some(output_checksum);
                 self.stage = Stage::AfterCase;
@@ -149,6 +186,35 @@ mod tests {
         msgs.remove(3);
         let err = msgs.into_iter().map(|m| c.push(m)).find_map(Result::err).unwrap();
         assert_eq!(err, "case ended after 1 of 2 samples");
+    }
+
+    #[test]
+    fn collects_layers_and_output_chunks() {
+        let mut c = Collector::new();
+        let msgs = vec![
+            M::Hello { board: "sim-m4".into(), core_clock_hz: 1, case_count: 1 },
+            M::CaseStart { case: 0, name: "m".into(), warmup: 0, iterations: 1, macs: 1, output_len: 3 },
+            M::Sample { case: 0, iteration: 0, cycles: 30 },
+            M::LayerSample { case: 0, iteration: 0, layer: 0, cycles: 10 },
+            M::LayerSample { case: 0, iteration: 0, layer: 1, cycles: 20 },
+            M::OutputChunk { case: 0, offset: 0, bytes: vec![1, 2] },
+            M::OutputChunk { case: 0, offset: 2, bytes: vec![3] },
+            M::CaseEnd { case: 0, output_checksum: 9 },
+        ];
+        for m in msgs {
+            c.push(m).unwrap();
+        }
+        assert_eq!(c.collected().layer_samples, [vec![10, 20]]);
+        assert_eq!(c.collected().output, [1, 2, 3]);
+    }
+
+    #[test]
+    fn gaps_in_output_are_reported() {
+        let mut c = Collector::new();
+        c.push(happy().remove(0)).unwrap();
+        c.push(M::CaseStart { case: 0, name: "m".into(), warmup: 0, iterations: 1, macs: 1, output_len: 3 }).unwrap();
+        let err = c.push(M::OutputChunk { case: 0, offset: 1, bytes: vec![2] }).unwrap_err();
+        assert!(err.contains("does not continue the 0 bytes"), "{err}");
     }
 
     #[test]

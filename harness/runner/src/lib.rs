@@ -25,11 +25,18 @@ use tinybench_target::{BenchTarget, RunBudget, SimTarget, TargetError, TargetOut
 pub use collect::{Collected, Collector};
 pub use elf::{FirmwareImage, StaticMemory};
 pub use events::BenchEvent;
-pub use results::{CaseFailure, CaseResult, MemoryUsage, Provenance, RunResults, Spread};
+pub use results::{CaseFailure, CaseResult, LayerResult, MemoryUsage, Provenance, RunResults, Spread};
 
 /// Why a case or a run failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RunnerError {
+    #[error("{}: {detail}", path.display())]
+    Model { path: PathBuf, detail: String },
+    #[error(
+        "output byte {offset} from the firmware is {firmware}, the host computed {host} for the same model and input; \
+         the simulator or the kernel build is wrong"
+    )]
+    OutputMismatch { offset: usize, firmware: i8, host: i8 },
     #[error("cannot find the firmware sources: {0}")]
     FirmwareSourcesMissing(String),
     #[error("cannot start cargo to build the firmware: {0}; is cargo on PATH?")]
@@ -75,7 +82,10 @@ impl RunnerError {
             | RunnerError::Target(_)
             | RunnerError::Protocol(_)
             | RunnerError::IncompleteResults { .. } => FailureKind::Target,
-            RunnerError::FirmwareFailed { .. } | RunnerError::ChecksumMismatch { .. } => FailureKind::Benchmark,
+            RunnerError::FirmwareFailed { .. }
+            | RunnerError::ChecksumMismatch { .. }
+            | RunnerError::OutputMismatch { .. } => FailureKind::Benchmark,
+            RunnerError::Model { .. } => FailureKind::Input,
             RunnerError::Io { .. } => FailureKind::Io,
         }
     }
@@ -93,6 +103,8 @@ pub enum FailureKind {
     Target,
     /// Files could not be written.
     Io,
+    /// A case's inputs (model or input file) are unusable.
+    Input,
 }
 
 /// Runs every case of `config`, writing per-case artifacts (build log, ELF,
@@ -156,6 +168,7 @@ fn run_case(
     let case_dir = run_dir.join("cases").join(&case.name);
     std::fs::create_dir_all(&case_dir).map_err(|e| RunnerError::io(&case_dir, e))?;
 
+    let workload = workload::prepare(case, &case_dir)?;
     events(&BenchEvent::BuildStarted { index, case: case.name.clone() });
     let started = Instant::now();
     let build_log = case_dir.join("build.log");
@@ -165,6 +178,7 @@ fn run_case(
         board: &config.board,
         case,
         run: &config.run,
+        workload_env: &workload.env,
         log_path: &build_log,
     }
     .run(&elf_path)?;
@@ -190,6 +204,10 @@ fn run_case(
     std::fs::write(&log_path, log_text).map_err(|e| RunnerError::io(&log_path, e))?;
     let outcome = session.outcome?;
     let collected = session.collector.collected().clone();
+    if !collected.output.is_empty() {
+        let output_path = case_dir.join("output.bin");
+        std::fs::write(&output_path, &collected.output).map_err(|e| RunnerError::io(&output_path, e))?;
+    }
     if let Some(RunStatus::Failed { code }) = collected.status {
         return Err(RunnerError::FirmwareFailed { code, log_path: log_path.display().to_string() });
     }
@@ -200,7 +218,14 @@ fn run_case(
         });
     }
 
-    let expected_checksum = workload::expected_checksum(case);
+    let expected_checksum = workload::checksum(&workload.expected_output);
+    if let Some(offset) = collected.output.iter().zip(&workload.expected_output).position(|(&f, &h)| f as i8 != h) {
+        return Err(RunnerError::OutputMismatch {
+            offset,
+            firmware: collected.output[offset] as i8,
+            host: workload.expected_output[offset],
+        });
+    }
     let output_checksum = collected.output_checksum.unwrap_or_default();
     if output_checksum != expected_checksum {
         return Err(RunnerError::ChecksumMismatch { firmware: output_checksum, host: expected_checksum });
@@ -210,6 +235,7 @@ fn run_case(
         config,
         case,
         collected: &collected,
+        workload: &workload,
         image: &image,
         expected_checksum,
         meter: meter.as_mut(),
@@ -388,14 +414,14 @@ mod tests {
     #[test]
     fn protocol_errors_fail_the_session() {
         let mut target = FakeTarget::new(vec![
-            // version 2 frame: refused with the rebuild hint
-            FakeStep::Rtt { channel: 1, bytes: vec![0x03, 0x02, 0x05, 0x01, 0x00] },
+            // version 1 frame (Done { Ok }): refused with the rebuild hint
+            FakeStep::Rtt { channel: 1, bytes: vec![0x03, 0x01, 0x05, 0x01, 0x00] },
             FakeStep::Exit { code: 0, cycles: 1 },
         ]);
         target.load(&[]).unwrap();
         let session = run_firmware(&mut target, &[], &budget(), 0, &mut |_| {});
         let err = session.outcome.unwrap_err().to_string();
-        assert!(err.contains("protocol v2") && err.contains("rebuild the firmware"), "{err}");
+        assert!(err.contains("protocol v1") && err.contains("rebuild the firmware"), "{err}");
     }
 
     #[test]

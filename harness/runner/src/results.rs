@@ -65,12 +65,25 @@ pub struct MemoryUsage {
     pub stack_size_bytes: u64,
 }
 
+/// One layer of a model workload.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LayerResult {
+    pub index: usize,
+    pub op: String,
+    pub output_shape: String,
+    pub macs: u64,
+    pub weight_bytes: u64,
+    /// Median over the timed inferences.
+    pub cycles_median: f64,
+    pub macs_per_cycle: f64,
+}
+
 /// Everything measured for one benchmark case.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CaseResult {
     pub case: String,
     pub workload: String,
-    /// Workload shape, e.g. `16x16x8:16`.
+    /// Workload shape (`16x16x8:16`) or model file name.
     pub shape: String,
     pub kernels: String,
     pub warmup: u32,
@@ -87,6 +100,12 @@ pub struct CaseResult {
     /// How the energy figure was obtained, in words.
     pub energy_source: String,
     pub memory: MemoryUsage,
+    /// Bytes of weights (model or conv filter + bias).
+    pub weight_bytes: u64,
+    /// Activation memory the workload needs (model arena, or conv in + out).
+    pub arena_bytes: u64,
+    /// Per-layer figures (model workloads; empty for the single conv).
+    pub layers: Vec<LayerResult>,
     pub output_checksum: u32,
     /// The host's computation of the same kernel on the same input.
     pub expected_checksum: u32,
@@ -117,6 +136,7 @@ pub(crate) struct Inputs<'a> {
     pub config: &'a tinybench_config::RunConfig,
     pub case: &'a tinybench_config::CaseConfig,
     pub collected: &'a crate::Collected,
+    pub workload: &'a crate::workload::PreparedWorkload,
     pub image: &'a crate::FirmwareImage,
     pub expected_checksum: u32,
     pub meter: &'a mut dyn tinybench_power::PowerMeter,
@@ -126,7 +146,7 @@ pub(crate) struct Inputs<'a> {
 /// Computes a case's figures from the firmware's raw report. Call only for a
 /// complete report (`Collector::complete`).
 pub(crate) fn assemble(inputs: Inputs<'_>) -> CaseResult {
-    let Inputs { config, case, collected, image, expected_checksum, meter, provenance } = inputs;
+    let Inputs { config, case, collected, workload, image, expected_checksum, meter, provenance } = inputs;
     let samples: Vec<f64> = collected.samples.iter().map(|&c| f64::from(c)).collect();
     let cycles = Spread::of(&samples).unwrap_or(Spread { min: 0.0, median: 0.0, max: 0.0 });
     let us_per_cycle = 1e6 / config.board.clock_hz as f64;
@@ -137,12 +157,29 @@ pub(crate) fn assemble(inputs: Inputs<'_>) -> CaseResult {
         average_power_mw: f64::NAN,
         provenance: meter.provenance(),
     });
-    let tinybench_config::Workload::Conv2d3x3 { height, width, in_channels, out_channels } = case.workload;
     let output_checksum = collected.output_checksum.unwrap_or_default();
+    let layers = workload
+        .layers
+        .iter()
+        .map(|l| {
+            let per_iteration: Vec<f64> =
+                collected.layer_samples.iter().filter_map(|row| row.get(l.index)).map(|&c| f64::from(c)).collect();
+            let cycles_median = Spread::of(&per_iteration).map_or(0.0, |s| s.median);
+            LayerResult {
+                index: l.index,
+                op: l.op.clone(),
+                output_shape: l.output_shape.clone(),
+                macs: l.macs,
+                weight_bytes: l.weight_bytes,
+                cycles_median,
+                macs_per_cycle: if cycles_median > 0.0 { l.macs as f64 / cycles_median } else { 0.0 },
+            }
+        })
+        .collect();
     CaseResult {
         case: case.name.clone(),
         workload: case.workload.kind().to_owned(),
-        shape: format!("{height}x{width}x{in_channels}:{out_channels}"),
+        shape: workload.description.clone(),
         kernels: case.kernels.as_str().to_owned(),
         warmup: collected.warmup,
         iterations: collected.iterations,
@@ -160,6 +197,9 @@ pub(crate) fn assemble(inputs: Inputs<'_>) -> CaseResult {
             stack_peak_bytes: u64::from(collected.stack_peak_bytes.unwrap_or_default()),
             stack_size_bytes: u64::from(collected.stack_size_bytes.unwrap_or_default()),
         },
+        weight_bytes: workload.weight_bytes,
+        arena_bytes: workload.arena_bytes,
+        layers,
         output_checksum,
         expected_checksum,
         checksum_ok: output_checksum == expected_checksum,

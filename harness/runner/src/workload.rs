@@ -1,20 +1,71 @@
-//! The host's own computation of each workload: the same kernels crate and
-//! the same synthetic tensors the firmware uses, so the firmware's output
-//! checksum can be checked bit for bit.
+//! Prepares a case's workload for the firmware build and computes, on the
+//! host, what the firmware must output: the same kernels crate on the same
+//! input, so results can be checked bit for bit.
 
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
 use tinybench_config::{CaseConfig, Workload};
 use tinybench_kernels::{conv2d, fixture};
+use tinybench_model::{Interpreter, Kernels};
 
-/// The output tensor of one inference of `case`, computed on the host.
-pub fn expected_output(case: &CaseConfig) -> Vec<i8> {
-    let Workload::Conv2d3x3 { height, width, in_channels, out_channels } = case.workload;
-    let params = fixture::conv3x3_same(height as usize, width as usize, in_channels as usize, out_channels as usize);
+use crate::RunnerError;
+
+/// One layer of a model workload, as the host sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LayerInfo {
+    pub index: usize,
+    pub op: String,
+    pub output_shape: String,
+    pub macs: u64,
+    pub weight_bytes: u64,
+}
+
+/// A workload ready to build: the firmware's build variables, the expected
+/// output and what the report says about it.
+#[derive(Debug, Clone)]
+pub struct PreparedWorkload {
+    /// `TINYBENCH_*` variables selecting the workload.
+    pub env: Vec<(&'static str, String)>,
+    pub expected_output: Vec<i8>,
+    /// Short description: conv shape, or model file name.
+    pub description: String,
+    /// Per-layer facts (model workloads; empty for the single conv).
+    pub layers: Vec<LayerInfo>,
+    /// Weights and activation arena of a model, in bytes.
+    pub weight_bytes: u64,
+    pub arena_bytes: u64,
+}
+
+/// Builds what the firmware build needs for `case` into `case_dir`.
+pub fn prepare(case: &CaseConfig, case_dir: &Path) -> Result<PreparedWorkload, RunnerError> {
+    match &case.workload {
+        Workload::Conv2d3x3 { height, width, in_channels, out_channels } => {
+            let (h, w, c, o) = (*height as usize, *width as usize, *in_channels as usize, *out_channels as usize);
+            let weight_bytes = (o * 9 * c + 4 * o) as u64;
+            Ok(PreparedWorkload {
+                env: vec![
+                    ("TINYBENCH_WORKLOAD", "conv2d-3x3".to_owned()),
+                    ("TINYBENCH_CONV", format!("{h}x{w}x{c}:{o}")),
+                    ("TINYBENCH_SEED", case.seed.to_string()),
+                ],
+                expected_output: conv_output(case.seed, h, w, c, o),
+                description: format!("{h}x{w}x{c}:{o}"),
+                layers: Vec::new(),
+                weight_bytes,
+                arena_bytes: (h * w * c + h * w * o) as u64,
+            })
+        }
+        Workload::Model { path, input, sample } => prepare_model(case, path, input.as_deref(), *sample, case_dir),
+    }
+}
+
+fn conv_output(seed: u32, h: usize, w: usize, c: usize, o: usize) -> Vec<i8> {
+    let params = fixture::conv3x3_same(h, w, c, o);
     let mut input = vec![0i8; params.input_len()];
     let mut filter = vec![0i8; params.filter_len()];
-    let mut bias = vec![0i32; out_channels as usize];
-    let mut multipliers = vec![0i32; out_channels as usize];
-    let mut shifts = vec![0i32; out_channels as usize];
-    fixture::fill_workload(case.seed, &params, &mut input, &mut filter, &mut bias, &mut multipliers, &mut shifts);
+    let (mut bias, mut multipliers, mut shifts) = (vec![0i32; o], vec![0i32; o], vec![0i32; o]);
+    fixture::fill_workload(seed, &params, &mut input, &mut filter, &mut bias, &mut multipliers, &mut shifts);
     let mut output = vec![0i8; params.output_len()];
     let weights = conv2d::ConvWeights {
         filter: &filter,
@@ -28,9 +79,83 @@ pub fn expected_output(case: &CaseConfig) -> Vec<i8> {
     output
 }
 
-/// FNV-1a of [`expected_output`], as the firmware reports it.
-pub fn expected_checksum(case: &CaseConfig) -> u32 {
-    let output = expected_output(case);
+fn prepare_model(
+    case: &CaseConfig,
+    path: &Path,
+    input: Option<&Path>,
+    sample: u32,
+    case_dir: &Path,
+) -> Result<PreparedWorkload, RunnerError> {
+    let model_error = |detail: String| RunnerError::Model { path: path.to_owned(), detail };
+    let bytes = std::fs::read(path).map_err(|e| model_error(e.to_string()))?;
+    let image = tinybench_model::load(&bytes, path).map_err(|e| model_error(e.to_string()))?;
+    let interpreter = Interpreter::new(&image).map_err(|e| model_error(e.to_string()))?;
+    let model = interpreter.model().map_err(|e| model_error(e.to_string()))?;
+    let input_len = model.input().len;
+
+    let input_bytes: Vec<i8> = match input {
+        Some(file) => {
+            let all = std::fs::read(file).map_err(|e| RunnerError::io(file, e))?;
+            let count = all.len() / input_len.max(1);
+            if all.len() % input_len.max(1) != 0 || sample as usize >= count {
+                return Err(RunnerError::Model {
+                    path: file.to_owned(),
+                    detail: format!(
+                        "{} bytes hold {count} samples of {input_len} bytes{}; case {} asks for sample {sample}",
+                        all.len(),
+                        if all.len() % input_len.max(1) != 0 { " and a partial one" } else { "" },
+                        case.name
+                    ),
+                });
+            }
+            let start = sample as usize * input_len;
+            all[start..start + input_len].iter().map(|&b| b as i8).collect()
+        }
+        None => {
+            let mut synthetic = vec![0i8; input_len];
+            fixture::fill_i8_into(fixture::stream_seed(case.seed, fixture::Stream::Input), &mut synthetic);
+            synthetic
+        }
+    };
+    let expected_output = interpreter.run(Kernels::Reference, &input_bytes).map_err(|e| model_error(e.to_string()))?;
+
+    let rows = tinybench_model::report::rows(&model).map_err(|e| model_error(e.to_string()))?;
+    let layers: Vec<LayerInfo> = rows
+        .iter()
+        .map(|r| LayerInfo {
+            index: r.index,
+            op: r.op.to_owned(),
+            output_shape: r.output_shape.iter().map(u16::to_string).collect::<Vec<_>>().join("x"),
+            macs: r.macs,
+            weight_bytes: r.weight_bytes as u64,
+        })
+        .collect();
+    let model_file = case_dir.join("model.tbm");
+    std::fs::write(&model_file, &image).map_err(|e| RunnerError::io(&model_file, e))?;
+    let input_file = case_dir.join("input.bin");
+    let raw: Vec<u8> = input_bytes.iter().map(|&b| b as u8).collect();
+    std::fs::write(&input_file, raw).map_err(|e| RunnerError::io(&input_file, e))?;
+    Ok(PreparedWorkload {
+        env: vec![
+            ("TINYBENCH_WORKLOAD", "model".to_owned()),
+            ("TINYBENCH_MODEL", absolute(&model_file)),
+            ("TINYBENCH_INPUT", absolute(&input_file)),
+        ],
+        expected_output,
+        description: path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned()),
+        weight_bytes: layers.iter().map(|l| l.weight_bytes).sum(),
+        arena_bytes: model.arena_bytes() as u64,
+        layers,
+    })
+}
+
+fn absolute(path: &Path) -> String {
+    let p: PathBuf = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    p.display().to_string()
+}
+
+/// FNV-1a of an int8 tensor, as the firmware reports it.
+pub fn checksum(output: &[i8]) -> u32 {
     let bytes: Vec<u8> = output.iter().map(|&v| v as u8).collect();
     tinybench_proto::checksum(&bytes)
 }

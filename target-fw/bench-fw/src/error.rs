@@ -2,6 +2,8 @@
 //! the defmt log carries the details.
 
 use tinybench_kernels::KernelError;
+#[cfg(workload = "model")]
+use tinybench_kernels::tbm::TbmError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, defmt::Format)]
 pub enum FwError {
@@ -17,6 +19,9 @@ pub enum FwError {
     OutputBufferTaken,
     /// The build asked for a deliberate failure (`TINYBENCH_SELF_TEST=fail`).
     SelfTest,
+    /// The model was refused or failed to run.
+    #[cfg(workload = "model")]
+    Model(TbmError),
     /// A panic; see the defmt log for its message and location.
     Panic,
 }
@@ -32,6 +37,8 @@ impl FwError {
             FwError::NoCycleCounter => 4,
             FwError::OutputBufferTaken => 5,
             FwError::SelfTest => 6,
+            #[cfg(workload = "model")]
+            FwError::Model(_) => 7,
             FwError::Panic => 100,
         }
     }

@@ -24,7 +24,6 @@ use core::sync::atomic::{AtomicBool, Ordering, compiler_fence};
 use cortex_m::peripheral::DWT;
 use cortex_m_rt::entry;
 use cortex_m_semihosting::debug::{self, EXIT_FAILURE, EXIT_SUCCESS};
-use tinybench_kernels::{KernelError, conv2d};
 use tinybench_proto::{Message, RunStatus};
 
 use crate::board::BoardInfo;
@@ -72,7 +71,8 @@ fn run(core: &mut cortex_m::Peripherals, board: &BoardInfo, results: &mut Result
     let output: &'static mut [i8; workload::OUTPUT_LEN] =
         cortex_m::singleton!(: [i8; workload::OUTPUT_LEN] = [0; workload::OUTPUT_LEN])
             .ok_or(FwError::OutputBufferTaken)?;
-    // After the output buffer is placed: its initializer may pass through the stack.
+    let mut workload = workload::Workload::init()?;
+    // After the static buffers are placed: their initializers may pass through the stack.
     let stack = stack::paint();
 
     results.send(&Message::Hello { board: board.id, core_clock_hz: board.core_clock_hz, case_count: 1 })?;
@@ -84,17 +84,7 @@ fn run(core: &mut cortex_m::Peripherals, board: &BoardInfo, results: &mut Result
         macs: workload::MACS,
         output_len: workload::OUTPUT_LEN_U32,
     })?;
-    defmt::info!(
-        "case {}: conv {}x{}x{} -> {} channels, {} MACs; {} warmup + {} timed runs",
-        params::CASE_NAME,
-        params::INPUT_HEIGHT,
-        params::INPUT_WIDTH,
-        params::INPUT_CHANNELS,
-        params::OUTPUT_CHANNELS,
-        workload::MACS,
-        params::WARMUP,
-        params::ITERATIONS
-    );
+    defmt::info!("case {}: {} warmup + {} timed runs", params::CASE_NAME, params::WARMUP, params::ITERATIONS);
 
     match params::SELF_TEST {
         "hang" => {
@@ -107,19 +97,31 @@ fn run(core: &mut cortex_m::Peripherals, board: &BoardInfo, results: &mut Result
         _ => {}
     }
 
+    let mut layer_ends = [0u32; workload::LAYERS];
     for _ in 0..params::WARMUP {
-        inference(output)?;
+        workload.run(output, &mut layer_ends)?;
     }
     defmt::info!("warmup done");
 
     for iteration in 0..params::ITERATIONS {
-        let cycles = timed_inference(output)?;
+        let (start, cycles) = timed_inference(&mut workload, output, &mut layer_ends)?;
         // Outside the timed region: sending may block on a slow reader.
         results.send(&Message::Sample { case: CASE, iteration, cycles })?;
+        let mut previous = start;
+        for (layer, &end) in layer_ends.iter().enumerate() {
+            let cycles = end.wrapping_sub(previous);
+            previous = end;
+            results.send(&Message::LayerSample { case: CASE, iteration, layer: layer as u16, cycles })?;
+        }
     }
     defmt::info!("{} timed runs done", params::ITERATIONS);
 
-    let output_checksum = tinybench_proto::checksum(as_bytes(output));
+    let bytes = as_bytes(output);
+    for (index, chunk) in bytes.chunks(tinybench_proto::MAX_OUTPUT_CHUNK_BYTES).enumerate() {
+        let offset = (index * tinybench_proto::MAX_OUTPUT_CHUNK_BYTES) as u32;
+        results.send(&Message::OutputChunk { case: CASE, offset, bytes: chunk })?;
+    }
+    let output_checksum = tinybench_proto::checksum(bytes);
     results.send(&Message::CaseEnd { case: CASE, output_checksum })?;
     defmt::info!("output checksum {=u32:#010x}", output_checksum);
 
@@ -142,26 +144,26 @@ fn enable_cycle_counter(core: &mut cortex_m::Peripherals) -> Result<(), FwError>
     Ok(())
 }
 
-/// One inference; never inlined, so the timed region is exactly one call.
-#[inline(never)]
-fn inference(output: &mut [i8]) -> Result<(), KernelError> {
-    conv2d::reference(&workload::CONV, black_box(workload::input()), &workload::weights(), output)
-}
-
-/// One inference between two CYCCNT reads. The fences keep the compiler
-/// from moving memory accesses of the inference across the reads.
-fn timed_inference(output: &mut [i8]) -> Result<u32, FwError> {
+/// One inference between two CYCCNT reads; returns the start stamp and the
+/// cycles. The fences keep the compiler from moving memory accesses of the
+/// inference across the reads. Model workloads also stamp each layer's end
+/// (a CYCCNT read per layer inside the timed region: a few cycles each).
+fn timed_inference(
+    workload: &mut workload::Workload,
+    output: &mut [i8],
+    layer_ends: &mut [u32; workload::LAYERS],
+) -> Result<(u32, u32), FwError> {
     compiler_fence(Ordering::SeqCst);
     let start = DWT::cycle_count();
     compiler_fence(Ordering::SeqCst);
-    let result = inference(black_box(&mut *output));
+    let result = workload.run(black_box(&mut *output), layer_ends);
     compiler_fence(Ordering::SeqCst);
     let end = DWT::cycle_count();
     compiler_fence(Ordering::SeqCst);
     black_box(output);
     result?;
     // CYCCNT wraps every 2^32 cycles (~9 s at 480 MHz); one wrap is harmless.
-    Ok(end.wrapping_sub(start))
+    Ok((start, end.wrapping_sub(start)))
 }
 
 fn as_bytes(values: &[i8]) -> &[u8] {

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 /// Version of this protocol. Bump it on any change to [`Message`] or to the
 /// framing; the host refuses frames of another version.
-pub const PROTO_VERSION: u16 = 1;
+pub const PROTO_VERSION: u16 = 2;
 
 /// Name of the `u16` static the firmware exports with [`PROTO_VERSION`], so the
 /// host can check an ELF before running it.
@@ -81,7 +81,22 @@ pub enum Message<'a> {
     Memory { stack_peak_bytes: u32, stack_size_bytes: u32 },
     /// Last message; the firmware stops after it.
     Done { status: RunStatus },
+    /// Cycles of one layer within timed inference `iteration` (model
+    /// workloads; sent after the inference, outside the timed region).
+    LayerSample { case: u16, iteration: u32, layer: u16, cycles: u32 },
+    /// A piece of the case's last output tensor, for exact comparison with
+    /// the host. Chunks arrive in order and cover `output_len` bytes.
+    OutputChunk {
+        case: u16,
+        offset: u32,
+        #[serde(borrow)]
+        bytes: &'a [u8],
+    },
 }
+
+/// Largest `bytes` of an [`Message::OutputChunk`], so a chunk frame fits
+/// [`MAX_FRAME_BYTES`].
+pub const MAX_OUTPUT_CHUNK_BYTES: usize = 96;
 
 /// Outcome reported in [`Message::Done`].
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,6 +176,8 @@ mod host {
         CaseEnd { case: u16, output_checksum: u32 },
         Memory { stack_peak_bytes: u32, stack_size_bytes: u32 },
         Done { status: super::RunStatus },
+        LayerSample { case: u16, iteration: u32, layer: u16, cycles: u32 },
+        OutputChunk { case: u16, offset: u32, bytes: Vec<u8> },
     }
 
     impl From<&Message<'_>> for OwnedMessage {
@@ -178,6 +195,12 @@ mod host {
                     OwnedMessage::Memory { stack_peak_bytes, stack_size_bytes }
                 }
                 Message::Done { status } => OwnedMessage::Done { status },
+                Message::LayerSample { case, iteration, layer, cycles } => {
+                    OwnedMessage::LayerSample { case, iteration, layer, cycles }
+                }
+                Message::OutputChunk { case, offset, bytes } => {
+                    OwnedMessage::OutputChunk { case, offset, bytes: bytes.to_vec() }
+                }
             }
         }
     }
@@ -280,7 +303,7 @@ mod tests {
             bytes,
             [
                 0x03, // COBS: 2 data bytes follow, then a zero
-                0x01, // version 1 (varint)
+                0x02, // version 2 (varint)
                 0x02, // Message variant 2 = Sample
                 // (zero here) case 0
                 0x04, // COBS: 3 data bytes follow, then end of frame
@@ -298,7 +321,7 @@ mod tests {
             bytes,
             [
                 0x02, // COBS: 1 data byte follows, then a zero
-                0x01, // version 1
+                0x02, // version 2
                 // (zero here) variant 0 = Hello
                 0x0D, // COBS: 12 data bytes follow, then end of frame
                 0x06, b's', b'i', b'm', b'-', b'm', b'4', // board: length 6, UTF-8
@@ -319,6 +342,8 @@ mod tests {
             Message::Memory { stack_peak_bytes: 1234, stack_size_bytes: 65536 },
             Message::Done { status: RunStatus::Ok },
             Message::Done { status: RunStatus::Failed { code: 7 } },
+            Message::LayerSample { case: 2, iteration: 1, layer: 12, cycles: 123_456 },
+            Message::OutputChunk { case: 2, offset: 96, bytes: &[0, 1, 0x80, 0xFF] },
         ];
         let mut decoder = FrameDecoder::new();
         let stream: Vec<u8> = messages.iter().flat_map(frame).collect();
@@ -333,9 +358,29 @@ mod tests {
     }
 
     #[test]
+    fn output_chunk_bytes_match_the_spec() {
+        let bytes = frame(&Message::OutputChunk { case: 1, offset: 300, bytes: &[0x7F, 0x80] });
+        assert_eq!(
+            bytes,
+            [
+                0x09, // COBS: 8 data bytes follow, then end of frame
+                0x02, // version 2
+                0x07, // variant 7 = OutputChunk
+                0x01, // case 1
+                0xAC, 0x02, // offset 300 as varint: 0x2C | 0x80, 300 >> 7
+                0x02, // 2 bytes follow
+                0x7F, 0x80, // the output bytes, raw
+                0x00, // frame delimiter
+            ]
+        );
+    }
+
+    #[test]
     fn longest_messages_fit_the_frame_buffer() {
         let name = core::str::from_utf8(&[b'x'; MAX_NAME_BYTES]).unwrap();
+        let chunk = [0u8; MAX_OUTPUT_CHUNK_BYTES];
         let long = [
+            Message::OutputChunk { case: u16::MAX, offset: u32::MAX, bytes: &chunk },
             Message::Hello { board: name, core_clock_hz: u32::MAX, case_count: u16::MAX },
             Message::CaseStart {
                 case: u16::MAX,
@@ -353,15 +398,15 @@ mod tests {
 
     #[test]
     fn other_version_is_refused_with_a_hint() {
-        // version 2, then a Done { Ok } body: COBS(02 05 00) = 03 02 05 01
-        let err = decode_frame(&[0x03, 0x02, 0x05, 0x01]).unwrap_err();
-        assert_eq!(err, DecodeError::VersionMismatch { firmware: 2, host: 1 });
+        // version 1, then a Done { Ok } body: COBS(01 05 00) = 03 01 05 01
+        let err = decode_frame(&[0x03, 0x01, 0x05, 0x01]).unwrap_err();
+        assert_eq!(err, DecodeError::VersionMismatch { firmware: 1, host: 2 });
         assert!(err.to_string().contains("rebuild the firmware"));
     }
 
     #[test]
     fn garbage_is_malformed_not_a_panic() {
-        for bad in [&[0x05, 0x01][..], &[0x02, 0x01], &[0x01], &[0x03, 0x01, 0x09], &[0xFF; 3]] {
+        for bad in [&[0x05, 0x01][..], &[0x02, 0x02], &[0x01], &[0x03, 0x02, 0x09], &[0xFF; 3]] {
             assert!(matches!(decode_frame(bad), Err(DecodeError::Malformed { .. })), "{bad:?}");
         }
     }

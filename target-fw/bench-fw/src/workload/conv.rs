@@ -1,9 +1,12 @@
 //! The benchmark case: a 3x3 CONV_2D, SAME padding, stride 1, on a synthetic
 //! fixture generated at compile time (rodata: no RAM, no start-up cost).
 
-use tinybench_kernels::conv2d::{ConvParams, ConvWeights};
+use core::hint::black_box;
+
+use tinybench_kernels::conv2d::{self, ConvParams, ConvWeights};
 use tinybench_kernels::fixture;
 
+use crate::error::FwError;
 use crate::params::{INPUT_CHANNELS, INPUT_HEIGHT, INPUT_WIDTH, OUTPUT_CHANNELS, SEED};
 
 pub const CONV: ConvParams = fixture::conv3x3_same(INPUT_HEIGHT, INPUT_WIDTH, INPUT_CHANNELS, OUTPUT_CHANNELS);
@@ -34,10 +37,30 @@ static BIAS: [i32; OUTPUT_CHANNELS] = fixture::bias(SEED);
 static MULTIPLIERS: [i32; OUTPUT_CHANNELS] = fixture::multipliers(SEED);
 static SHIFTS: [i32; OUTPUT_CHANNELS] = fixture::shifts(SEED, ACCUMULATION_DEPTH);
 
-pub fn input() -> &'static [i8] {
-    &INPUT
-}
+/// Layers of one inference (a single conv: no per-layer breakdown).
+pub const LAYERS: usize = 0;
 
-pub fn weights() -> ConvWeights<'static> {
-    ConvWeights { filter: &FILTER, bias: Some(&BIAS), output_multiplier: &MULTIPLIERS, output_shift: &SHIFTS }
+/// The conv workload needs no run-time state.
+pub struct Workload;
+
+impl Workload {
+    pub fn init() -> Result<Workload, FwError> {
+        defmt::info!(
+            "workload: conv {}x{}x{} -> {} channels, {} MACs",
+            INPUT_HEIGHT,
+            INPUT_WIDTH,
+            INPUT_CHANNELS,
+            OUTPUT_CHANNELS,
+            MACS
+        );
+        Ok(Workload)
+    }
+
+    /// One inference into `output`; `_layer_ends` is empty for this workload.
+    #[inline(never)]
+    pub fn run(&mut self, output: &mut [i8], _layer_ends: &mut [u32; LAYERS]) -> Result<(), FwError> {
+        let weights =
+            ConvWeights { filter: &FILTER, bias: Some(&BIAS), output_multiplier: &MULTIPLIERS, output_shift: &SHIFTS };
+        Ok(conv2d::reference(&CONV, black_box(&INPUT), &weights, output)?)
+    }
 }

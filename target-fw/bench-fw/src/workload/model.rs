@@ -1,0 +1,66 @@
+//! A whole model from a `.tbm` file (imported by the harness from `.tflite`),
+//! run by the kernels crate's arena runner on one input sample, both kept in
+//! flash. Each layer's end is stamped with CYCCNT for the per-layer breakdown.
+
+use core::hint::black_box;
+
+use cortex_m::peripheral::DWT;
+use tinybench_kernels::tbm::{self, Model};
+
+use crate::error::FwError;
+use crate::params::{MODEL_ARENA_BYTES, MODEL_BYTES, MODEL_INPUT_BYTES, MODEL_LAYERS, MODEL_MACS, MODEL_OUTPUT_BYTES};
+
+/// The `.tbm` format wants 16-byte alignment for its weight blobs.
+#[repr(C, align(16))]
+struct Aligned<T>(T);
+
+static MODEL: Aligned<[u8; MODEL_BYTES]> = Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/model.tbm")));
+static INPUT: [u8; MODEL_INPUT_BYTES] = *include_bytes!(concat!(env!("OUT_DIR"), "/input.bin"));
+
+pub const MACS: u32 = MODEL_MACS;
+pub const OUTPUT_LEN: usize = MODEL_OUTPUT_BYTES;
+pub const OUTPUT_LEN_U32: u32 = {
+    assert!(OUTPUT_LEN <= u32::MAX as usize);
+    OUTPUT_LEN as u32
+};
+pub const LAYERS: usize = MODEL_LAYERS;
+
+/// The parsed model and its activation arena.
+pub struct Workload {
+    model: Model<'static>,
+    arena: &'static mut [i8],
+}
+
+impl Workload {
+    pub fn init() -> Result<Workload, FwError> {
+        let model = Model::parse(&MODEL.0).map_err(FwError::Model)?;
+        let arena: &'static mut Aligned<[i8; MODEL_ARENA_BYTES]> =
+            cortex_m::singleton!(: Aligned<[i8; MODEL_ARENA_BYTES]> = Aligned([0; MODEL_ARENA_BYTES]))
+                .ok_or(FwError::OutputBufferTaken)?;
+        defmt::info!(
+            "workload: model of {} layers, {} MACs, {} bytes, arena {} bytes",
+            model.layer_count(),
+            MACS,
+            MODEL_BYTES,
+            MODEL_ARENA_BYTES
+        );
+        Ok(Workload { model, arena: &mut arena.0 })
+    }
+
+    /// One inference into `output`, stamping CYCCNT after each layer.
+    #[inline(never)]
+    pub fn run(&mut self, output: &mut [i8], layer_ends: &mut [u32; LAYERS]) -> Result<(), FwError> {
+        let input = as_i8(black_box(&INPUT));
+        tbm::run::<tinybench_kernels::kernel_set::Reference>(&self.model, self.arena, input, output, &mut |layer, _| {
+            if let Some(end) = layer_ends.get_mut(layer) {
+                *end = DWT::cycle_count();
+            }
+        })
+        .map_err(FwError::Model)
+    }
+}
+
+fn as_i8(bytes: &[u8]) -> &[i8] {
+    // SAFETY: u8 and i8 have the same size, alignment and validity.
+    unsafe { core::slice::from_raw_parts(bytes.as_ptr().cast::<i8>(), bytes.len()) }
+}
