@@ -104,14 +104,21 @@ pub fn relu_reference(params: &ReluParams, input: &[i8], output: &mut [i8]) -> R
     check_len("input", params.size, input.len())?;
     check_len("output", params.size, output.len())?;
     for (&x, out) in input.iter().zip(output.iter_mut()) {
-        let scaled = multiply_by_quantized_multiplier(
-            i32::from(x) - params.input_zero_point,
-            params.output_multiplier,
-            params.output_shift,
-        );
-        *out = params.output_offset.wrapping_add(scaled).clamp(params.activation_min, params.activation_max) as i8;
+        *out = relu_one(params, x);
     }
     Ok(())
+}
+
+/// One element of [`relu_reference`] (parameters already validated); the
+/// fused kernels apply it to a convolution's output in registers.
+#[inline]
+pub fn relu_one(params: &ReluParams, x: i8) -> i8 {
+    let scaled = multiply_by_quantized_multiplier(
+        i32::from(x) - params.input_zero_point,
+        params.output_multiplier,
+        params.output_shift,
+    );
+    params.output_offset.wrapping_add(scaled).clamp(params.activation_min, params.activation_max) as i8
 }
 
 /// RESHAPE: the data does not move; copy it to the output buffer.

@@ -7,6 +7,7 @@
 //! contribute nothing, which is the same as padding with the input zero point.
 
 use crate::KernelError;
+use crate::filter::Filter;
 use crate::quant::multiply_by_quantized_multiplier;
 
 /// How the output size and border are chosen (TFLite `Padding`).
@@ -75,10 +76,11 @@ pub struct ConvParams {
 }
 
 /// Filter, bias and requantization of a convolution; all per output channel
-/// except `filter`, which is OHWI.
+/// except `filter`, which is OHWI: int8 (`&[i8]`, the default) or packed
+/// int4 ([`crate::filter::Int4`]).
 #[derive(Debug, Clone, Copy)]
-pub struct ConvWeights<'a> {
-    pub filter: &'a [i8],
+pub struct ConvWeights<'a, F = &'a [i8]> {
+    pub filter: F,
     pub bias: Option<&'a [i32]>,
     pub output_multiplier: &'a [i32],
     pub output_shift: &'a [i32],
@@ -191,18 +193,13 @@ pub(crate) const fn check_len(what: &'static str, expected: usize, actual: usize
     if expected == actual { Ok(()) } else { Err(KernelError::LengthMismatch { what, expected, actual }) }
 }
 
-/// The plain, obviously-correct implementation every optimized kernel is
-/// tested against.
-///
-/// # Errors
-/// [`KernelError::InvalidParams`] if `params` fail [`ConvParams::validate`] or
-/// a shift is outside `-31..=31`; [`KernelError::LengthMismatch`] if a slice
-/// does not match the shapes. Nothing is written to `output` then.
-pub fn reference(
+/// Every check [`reference`] makes before computing, in its order; optimized
+/// kernels call it too so they refuse exactly what the reference refuses.
+pub(crate) fn check<F: Filter>(
     params: &ConvParams,
     input: &[i8],
-    weights: &ConvWeights<'_>,
-    output: &mut [i8],
+    weights: &ConvWeights<'_, F>,
+    output_len: usize,
 ) -> Result<(), KernelError> {
     params.validate()?;
     let channels_out = params.output_channels;
@@ -213,11 +210,28 @@ pub fn reference(
     }
     check_len("output_multiplier", channels_out, weights.output_multiplier.len())?;
     check_len("output_shift", channels_out, weights.output_shift.len())?;
-    check_len("output", params.output_len(), output.len())?;
+    check_len("output", params.output_len(), output_len)?;
     if weights.output_shift.iter().any(|shift| !(-31..=31).contains(shift)) {
         return Err(KernelError::InvalidParams { what: "output_shift outside -31..=31" });
     }
+    Ok(())
+}
 
+/// The plain, obviously-correct implementation every optimized kernel is
+/// tested against.
+///
+/// # Errors
+/// [`KernelError::InvalidParams`] if `params` fail [`ConvParams::validate`] or
+/// a shift is outside `-31..=31`; [`KernelError::LengthMismatch`] if a slice
+/// does not match the shapes. Nothing is written to `output` then.
+pub fn reference<F: Filter>(
+    params: &ConvParams,
+    input: &[i8],
+    weights: &ConvWeights<'_, F>,
+    output: &mut [i8],
+) -> Result<(), KernelError> {
+    check(params, input, weights, output.len())?;
+    let channels_out = params.output_channels;
     let Shape { height: in_height, width: in_width, channels: depth } = params.input;
     let out_shape = params.output_shape();
     let pad = params.padding_values();
@@ -246,8 +260,8 @@ pub fn reference(
                             let filter_start =
                                 ((out_channel * filter_height + filter_y) * filter_width + filter_x) * depth;
                             let pixel = &input[in_start..in_start + depth];
-                            let taps = &weights.filter[filter_start..filter_start + depth];
-                            for (&x, &w) in pixel.iter().zip(taps) {
+                            for (i, &x) in pixel.iter().enumerate() {
+                                let w = weights.filter.at(filter_start + i);
                                 // Wrapping like the int32 hardware add; a model whose
                                 // accumulators overflow is broken either way.
                                 acc = acc.wrapping_add(i32::from(w) * (i32::from(x) + params.input_offset));
@@ -301,7 +315,7 @@ mod tests {
         }
     }
 
-    fn run(p: &ConvParams, input: &[i8], weights: &ConvWeights<'_>) -> Vec<i8> {
+    fn run<F: Filter>(p: &ConvParams, input: &[i8], weights: &ConvWeights<'_, F>) -> Vec<i8> {
         let mut out = vec![0; p.output_len()];
         reference(p, input, weights, &mut out).unwrap();
         out
@@ -464,7 +478,7 @@ mod tests {
 
     /// An independent formulation: materialize the zero-point-padded image,
     /// then run a Valid convolution over it with no bounds tests.
-    fn padded_oracle(p: &ConvParams, input: &[i8], w: &ConvWeights<'_>) -> Vec<i8> {
+    fn padded_oracle<F: Filter>(p: &ConvParams, input: &[i8], w: &ConvWeights<'_, F>) -> Vec<i8> {
         let pad = p.padding_values();
         let out = p.output_shape();
         let Shape { height: ih, width: iw, channels: depth } = p.input;
@@ -490,7 +504,8 @@ mod tests {
                                 let y = oy * p.stride_height + fy * p.dilation_height;
                                 let x = ox * p.stride_width + fx * p.dilation_width;
                                 for c in 0..depth {
-                                    let f = w.filter[((oc * p.filter_height + fy) * p.filter_width + fx) * depth + c];
+                                    let f =
+                                        w.filter.at(((oc * p.filter_height + fy) * p.filter_width + fx) * depth + c);
                                     acc += i64::from(f) * i64::from(padded[(y * pw + x) * depth + c]);
                                 }
                             }

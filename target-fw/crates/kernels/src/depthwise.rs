@@ -10,6 +10,7 @@ use crate::KernelError;
 use crate::conv2d::{
     ConvWeights, Padding, PaddingValues, Shape, check_len, invalid_params, out_size, padding_with_offset,
 };
+use crate::filter::Filter;
 use crate::quant::multiply_by_quantized_multiplier;
 
 /// Everything about a depthwise convolution except its tensors.
@@ -104,16 +105,12 @@ impl DepthwiseParams {
     }
 }
 
-/// The plain implementation every optimized depthwise kernel is tested against.
-///
-/// # Errors
-/// As [`crate::conv2d::reference`]: invalid parameters, a shift outside
-/// `-31..=31` or a slice of the wrong length; nothing is written then.
-pub fn reference(
+/// Every check [`reference`] makes, in its order (shared with the optimized kernels).
+pub(crate) fn check<F: Filter>(
     params: &DepthwiseParams,
     input: &[i8],
-    weights: &ConvWeights<'_>,
-    output: &mut [i8],
+    weights: &ConvWeights<'_, F>,
+    output_len: usize,
 ) -> Result<(), KernelError> {
     params.validate()?;
     let channels_out = params.output_channels();
@@ -124,10 +121,26 @@ pub fn reference(
     }
     check_len("output_multiplier", channels_out, weights.output_multiplier.len())?;
     check_len("output_shift", channels_out, weights.output_shift.len())?;
-    check_len("output", params.output_len(), output.len())?;
+    check_len("output", params.output_len(), output_len)?;
     if weights.output_shift.iter().any(|shift| !(-31..=31).contains(shift)) {
         return Err(KernelError::InvalidParams { what: "output_shift outside -31..=31" });
     }
+    Ok(())
+}
+
+/// The plain implementation every optimized depthwise kernel is tested against.
+///
+/// # Errors
+/// As [`crate::conv2d::reference`]: invalid parameters, a shift outside
+/// `-31..=31` or a slice of the wrong length; nothing is written then.
+pub fn reference<F: Filter>(
+    params: &DepthwiseParams,
+    input: &[i8],
+    weights: &ConvWeights<'_, F>,
+    output: &mut [i8],
+) -> Result<(), KernelError> {
+    check(params, input, weights, output.len())?;
+    let channels_out = params.output_channels();
 
     let Shape { height: in_height, width: in_width, channels: depth } = params.input;
     let out_shape = params.output_shape();
@@ -157,8 +170,9 @@ pub fn reference(
                                 }
                                 let x = input[((batch * in_height + in_y as usize) * in_width + in_x as usize) * depth
                                     + in_channel];
-                                let w = weights.filter
-                                    [(filter_y * params.filter_width + filter_x) * channels_out + out_channel];
+                                let w = weights
+                                    .filter
+                                    .at((filter_y * params.filter_width + filter_x) * channels_out + out_channel);
                                 acc = acc.wrapping_add(i32::from(w) * (i32::from(x) + params.input_offset));
                             }
                         }

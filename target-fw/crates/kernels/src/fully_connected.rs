@@ -7,6 +7,7 @@
 
 use crate::KernelError;
 use crate::conv2d::{check_len, invalid_params};
+use crate::filter::Filter;
 use crate::quant::{multiply_by_quantized_multiplier, multiply_by_quantized_multiplier_single_rounding};
 
 /// How the accumulator is requantized. TFLite builds differ: TFLite Micro
@@ -41,10 +42,11 @@ pub struct FullyConnectedParams {
 }
 
 /// Filter, bias and requantization. `output_multiplier`/`output_shift` hold
-/// one entry (per-tensor) or `output_depth` entries (per-channel).
+/// one entry (per-tensor) or `output_depth` entries (per-channel). The
+/// filter is int8 (`&[i8]`, the default) or packed int4 ([`crate::filter::Int4`]).
 #[derive(Debug, Clone, Copy)]
-pub struct FullyConnectedWeights<'a> {
-    pub filter: &'a [i8],
+pub struct FullyConnectedWeights<'a, F = &'a [i8]> {
+    pub filter: F,
     pub bias: Option<&'a [i32]>,
     pub output_multiplier: &'a [i32],
     pub output_shift: &'a [i32],
@@ -78,18 +80,14 @@ impl FullyConnectedParams {
     }
 }
 
-/// The plain implementation every optimized fully connected kernel is tested against.
-///
-/// # Errors
-/// Invalid parameters, a shift outside `-31..=31`, multipliers that are
-/// neither one nor one per output, or a slice of the wrong length; nothing
-/// is written then.
-pub fn reference(
+/// Every check [`reference`] makes, in its order (shared with the optimized
+/// kernels); returns whether the requantization is per channel.
+pub(crate) fn check<F: Filter>(
     params: &FullyConnectedParams,
     input: &[i8],
-    weights: &FullyConnectedWeights<'_>,
-    output: &mut [i8],
-) -> Result<(), KernelError> {
+    weights: &FullyConnectedWeights<'_, F>,
+    output_len: usize,
+) -> Result<bool, KernelError> {
     params.validate()?;
     let depth = params.output_depth;
     check_len("input", params.input_len(), input.len())?;
@@ -101,18 +99,35 @@ pub fn reference(
     let quant_len = if per_channel { depth } else { 1 };
     check_len("output_multiplier", quant_len, weights.output_multiplier.len())?;
     check_len("output_shift", quant_len, weights.output_shift.len())?;
-    check_len("output", params.output_len(), output.len())?;
+    check_len("output", params.output_len(), output_len)?;
     if weights.output_shift.iter().any(|shift| !(-31..=31).contains(shift)) {
         return Err(KernelError::InvalidParams { what: "output_shift outside -31..=31" });
     }
+    Ok(per_channel)
+}
+
+/// The plain implementation every optimized fully connected kernel is tested against.
+///
+/// # Errors
+/// Invalid parameters, a shift outside `-31..=31`, multipliers that are
+/// neither one nor one per output, or a slice of the wrong length; nothing
+/// is written then.
+pub fn reference<F: Filter>(
+    params: &FullyConnectedParams,
+    input: &[i8],
+    weights: &FullyConnectedWeights<'_, F>,
+    output: &mut [i8],
+) -> Result<(), KernelError> {
+    let per_channel = check(params, input, weights, output.len())?;
+    let depth = params.output_depth;
 
     let accum_depth = params.accum_depth;
     for batch in 0..params.batches {
         let row = &input[batch * accum_depth..(batch + 1) * accum_depth];
         for out_c in 0..depth {
-            let taps = &weights.filter[out_c * accum_depth..(out_c + 1) * accum_depth];
             let mut acc: i32 = 0;
-            for (&x, &w) in row.iter().zip(taps) {
+            for (i, &x) in row.iter().enumerate() {
+                let w = weights.filter.at(out_c * accum_depth + i);
                 acc = acc.wrapping_add((i32::from(w) + params.filter_offset) * (i32::from(x) + params.input_offset));
             }
             if let Some(bias) = weights.bias {

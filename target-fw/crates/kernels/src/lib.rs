@@ -10,8 +10,12 @@
 //! - [`add`]: ADD with TFLite's quantized rescaling.
 //! - [`softmax`]: SOFTMAX, LiteRT's table version and the fixed-point one.
 //! - [`activation`]: fused activation ranges, standalone RELU/RELU6, RESHAPE.
+//! - [`filter`]: int8 and packed int4 filter storage (nibble order documented there).
 //! - [`kernel_set`]: the [`kernel_set::KernelSet`] seam every implementation
-//!   (`reference` now; `fused`, `simd` later) plugs into, and the conformance battery.
+//!   (`reference`, `fused`, `simd`) plugs into, and the conformance battery.
+//! - [`fused`]: one-pass layer groups (conv + requantization + activation + RELU + pool).
+//! - [`simd`] and [`dsp`]: ARMv7E-M DSP inner loops (`asm!` on ARM, exact
+//!   portable models of the instructions elsewhere).
 //! - [`tbm`]: the `.tbm` firmware model format (reader) and the arena engine
 //!   that runs it with a kernel set.
 //! - [`fixture`]: `const fn` generators so firmware keeps a workload in rodata.
@@ -24,11 +28,15 @@ pub mod activation;
 pub mod add;
 pub mod conv2d;
 pub mod depthwise;
+pub mod dsp;
+pub mod filter;
 pub mod fixture;
 pub mod fully_connected;
+pub mod fused;
 pub mod kernel_set;
 pub mod pool;
 pub mod quant;
+pub mod simd;
 pub mod softmax;
 pub mod tbm;
 

@@ -1,0 +1,266 @@
+//! ARMv7E-M DSP instructions the `simd` kernel set is built from: on ARM
+//! through `asm!`, everywhere else as plain Rust with the architecture's
+//! exact semantics (ARM ARM v7-M, A7.7), so host tests run the same
+//! algorithm the firmware does.
+//!
+//! A 32-bit register holds two signed 16-bit halves: "bottom" (bits 0..16)
+//! and "top" (bits 16..32). ARM builds of this crate assume the DSP
+//! extension (Cortex-M4/M7, `thumbv7em`), the only ARM target it serves.
+
+#[cfg(target_arch = "arm")]
+use core::arch::asm;
+
+/// Both halves set to `value` (truncated to 16 bits): the offset operand of [`sxtab16`].
+#[inline(always)]
+pub const fn pair(value: i32) -> u32 {
+    let half = value as u16 as u32;
+    half | (half << 16)
+}
+
+/// `SXTB16 rd, rm`: bytes 0 and 2 of `x`, sign-extended to the bottom and top halves.
+#[inline(always)]
+pub fn sxtb16(x: u32) -> u32 {
+    #[cfg(target_arch = "arm")]
+    {
+        let r: u32;
+        // SAFETY: register-only ALU instruction of ARMv7E-M (the firmware target); no memory, stack or flags.
+        unsafe {
+            asm!("sxtb16 {r}, {x}", r = lateout(reg) r, x = in(reg) x, options(pure, nomem, nostack, preserves_flags))
+        };
+        r
+    }
+    #[cfg(not(target_arch = "arm"))]
+    {
+        let bottom = (x as u8 as i8) as i16 as u16 as u32;
+        let top = ((x >> 16) as u8 as i8) as i16 as u16 as u32;
+        bottom | (top << 16)
+    }
+}
+
+/// `SXTB16 rd, rm, ROR #8`: bytes 1 and 3 of `x`, sign-extended to the bottom and top halves.
+#[inline(always)]
+pub fn sxtb16_ror8(x: u32) -> u32 {
+    #[cfg(target_arch = "arm")]
+    {
+        let r: u32;
+        // SAFETY: register-only ALU instruction of ARMv7E-M (the firmware target); no memory, stack or flags.
+        unsafe {
+            asm!("sxtb16 {r}, {x}, ror #8", r = lateout(reg) r, x = in(reg) x, options(pure, nomem, nostack, preserves_flags))
+        };
+        r
+    }
+    #[cfg(not(target_arch = "arm"))]
+    {
+        sxtb16(x.rotate_right(8))
+    }
+}
+
+/// `SXTAB16 rd, rn, rm`: `rn` plus bytes 0 and 2 of `x` sign-extended, per half, wrapping.
+#[inline(always)]
+pub fn sxtab16(rn: u32, x: u32) -> u32 {
+    #[cfg(target_arch = "arm")]
+    {
+        let r: u32;
+        // SAFETY: register-only ALU instruction of ARMv7E-M (the firmware target); no memory, stack or flags.
+        unsafe {
+            asm!("sxtab16 {r}, {n}, {x}", r = lateout(reg) r, n = in(reg) rn, x = in(reg) x, options(pure, nomem, nostack, preserves_flags))
+        };
+        r
+    }
+    #[cfg(not(target_arch = "arm"))]
+    {
+        add16(rn, sxtb16(x))
+    }
+}
+
+/// `SXTAB16 rd, rn, rm, ROR #8`: `rn` plus bytes 1 and 3 of `x` sign-extended, per half, wrapping.
+#[inline(always)]
+pub fn sxtab16_ror8(rn: u32, x: u32) -> u32 {
+    #[cfg(target_arch = "arm")]
+    {
+        let r: u32;
+        // SAFETY: register-only ALU instruction of ARMv7E-M (the firmware target); no memory, stack or flags.
+        unsafe {
+            asm!("sxtab16 {r}, {n}, {x}, ror #8", r = lateout(reg) r, n = in(reg) rn, x = in(reg) x, options(pure, nomem, nostack, preserves_flags))
+        };
+        r
+    }
+    #[cfg(not(target_arch = "arm"))]
+    {
+        add16(rn, sxtb16(x.rotate_right(8)))
+    }
+}
+
+/// Per-half wrapping add (the host model of SXTAB16's addition).
+#[cfg(not(target_arch = "arm"))]
+#[inline(always)]
+fn add16(a: u32, b: u32) -> u32 {
+    let bottom = (a as u16).wrapping_add(b as u16) as u32;
+    let top = ((a >> 16) as u16).wrapping_add((b >> 16) as u16) as u32;
+    bottom | (top << 16)
+}
+
+#[cfg(not(target_arch = "arm"))]
+#[inline(always)]
+fn bottom(x: u32) -> i32 {
+    i32::from(x as u16 as i16)
+}
+
+#[cfg(not(target_arch = "arm"))]
+#[inline(always)]
+fn top(x: u32) -> i32 {
+    i32::from((x >> 16) as u16 as i16)
+}
+
+/// `SMLAD rd, rn, rm, ra`: `acc + bottom(a)·bottom(b) + top(a)·top(b)`, the
+/// 32-bit sum wrapping (the hardware sets the Q flag on overflow and keeps
+/// the low 32 bits, as the reference's `wrapping_add` does).
+#[inline(always)]
+pub fn smlad(a: u32, b: u32, acc: i32) -> i32 {
+    #[cfg(target_arch = "arm")]
+    {
+        let r: i32;
+        // SAFETY: register-only multiply-accumulate of ARMv7E-M; touches no memory or stack (may set Q, which nothing reads).
+        unsafe {
+            asm!("smlad {r}, {a}, {b}, {acc}", r = lateout(reg) r, a = in(reg) a, b = in(reg) b, acc = in(reg) acc, options(pure, nomem, nostack))
+        };
+        r
+    }
+    #[cfg(not(target_arch = "arm"))]
+    {
+        // Each product fits i32 (|16-bit × 16-bit| ≤ 2^30); the sums wrap like the hardware's.
+        acc.wrapping_add(bottom(a) * bottom(b)).wrapping_add(top(a) * top(b))
+    }
+}
+
+/// `SMLABB rd, rn, rm, ra`: `acc + bottom(a)·bottom(b)`, wrapping.
+#[inline(always)]
+pub fn smlabb(a: u32, b: u32, acc: i32) -> i32 {
+    #[cfg(target_arch = "arm")]
+    {
+        let r: i32;
+        // SAFETY: register-only multiply-accumulate of ARMv7E-M; touches no memory or stack (may set Q, which nothing reads).
+        unsafe {
+            asm!("smlabb {r}, {a}, {b}, {acc}", r = lateout(reg) r, a = in(reg) a, b = in(reg) b, acc = in(reg) acc, options(pure, nomem, nostack))
+        };
+        r
+    }
+    #[cfg(not(target_arch = "arm"))]
+    {
+        acc.wrapping_add(bottom(a) * bottom(b))
+    }
+}
+
+/// `SMLATT rd, rn, rm, ra`: `acc + top(a)·top(b)`, wrapping.
+#[inline(always)]
+pub fn smlatt(a: u32, b: u32, acc: i32) -> i32 {
+    #[cfg(target_arch = "arm")]
+    {
+        let r: i32;
+        // SAFETY: register-only multiply-accumulate of ARMv7E-M; touches no memory or stack (may set Q, which nothing reads).
+        unsafe {
+            asm!("smlatt {r}, {a}, {b}, {acc}", r = lateout(reg) r, a = in(reg) a, b = in(reg) b, acc = in(reg) acc, options(pure, nomem, nostack))
+        };
+        r
+    }
+    #[cfg(not(target_arch = "arm"))]
+    {
+        acc.wrapping_add(top(a) * top(b))
+    }
+}
+
+/// Four int8 values as one little-endian word (an unaligned `LDR` on ARMv7-M).
+#[inline(always)]
+pub fn load4(bytes: &[i8], at: usize) -> u32 {
+    let b = &bytes[at..at + 4];
+    u32::from_le_bytes([b[0] as u8, b[1] as u8, b[2] as u8, b[3] as u8])
+}
+
+/// Whether an offset keeps `int8 + offset` within a signed 16-bit half.
+#[inline(always)]
+pub const fn fits_half(offset: i32) -> bool {
+    offset >= -128 && offset <= 128
+}
+
+/// `Σ (x[i] + x_offset) · (w[i] + w_offset)` over equal-length slices, four
+/// pairs per step: SXTAB16 (+ROR 8) widens and offsets the even and odd
+/// bytes, two SMLADs accumulate them. Both offsets must satisfy
+/// [`fits_half`] (TFLite int8 zero points always do). The 32-bit sum wraps,
+/// exactly like the reference's `wrapping_add` loop.
+#[inline]
+pub fn dot(x: &[i8], w: &[i8], x_offset: i32, w_offset: i32, mut acc: i32) -> i32 {
+    debug_assert!(x.len() == w.len() && fits_half(x_offset) && fits_half(w_offset));
+    let (xo, wo) = (pair(x_offset), pair(w_offset));
+    let n = x.len().min(w.len());
+    let quads = n / 4 * 4;
+    let mut i = 0;
+    if w_offset == 0 {
+        while i < quads {
+            let (xw, ww) = (load4(x, i), load4(w, i));
+            acc = smlad(sxtab16(xo, xw), sxtb16(ww), acc);
+            acc = smlad(sxtab16_ror8(xo, xw), sxtb16_ror8(ww), acc);
+            i += 4;
+        }
+    } else {
+        while i < quads {
+            let (xw, ww) = (load4(x, i), load4(w, i));
+            acc = smlad(sxtab16(xo, xw), sxtab16(wo, ww), acc);
+            acc = smlad(sxtab16_ror8(xo, xw), sxtab16_ror8(wo, ww), acc);
+            i += 4;
+        }
+    }
+    while i < n {
+        acc = acc.wrapping_add((i32::from(w[i]) + w_offset) * (i32::from(x[i]) + x_offset));
+        i += 1;
+    }
+    acc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn unpack_known_values() {
+        // Bytes (LSB first) 0x81 = -127, 0x02, 0xff = -1, 0x7f = 127.
+        let x = 0x7fff_0281;
+        // Even bytes: bottom -127 = 0xff81, top -1 = 0xffff.
+        assert_eq!(sxtb16(x), 0xffff_ff81);
+        // Odd bytes: bottom 2, top 127.
+        assert_eq!(sxtb16_ror8(x), 0x007f_0002);
+        // Plus 128 in each half: -127 + 128 = 1, -1 + 128 = 127; 2 + 128 = 130, 127 + 128 = 255.
+        assert_eq!(sxtab16(pair(128), x), 0x007f_0001);
+        assert_eq!(sxtab16_ror8(pair(128), x), 0x00ff_0082);
+        assert_eq!(pair(-2), 0xfffe_fffe);
+    }
+
+    #[test]
+    fn multiply_accumulate_known_values() {
+        // (3, -2) · (-4, 5) = -12 - 10 = -22, plus 100.
+        let a = pair(3) & 0xffff | (pair(-2) & 0xffff_0000);
+        let b = pair(-4) & 0xffff | (pair(5) & 0xffff_0000);
+        assert_eq!(smlad(a, b, 100), 78);
+        assert_eq!(smlabb(a, b, 100), 88);
+        assert_eq!(smlatt(a, b, 100), 90);
+        // The sum wraps like the hardware's: i32::MAX + (-32768 · -32768) + 0.
+        assert_eq!(smlad(0x8000, 0x8000, i32::MAX), i32::MAX.wrapping_add(1 << 30));
+    }
+
+    proptest! {
+        #[test]
+        fn dot_matches_scalar(
+            xs in proptest::collection::vec(any::<i8>(), 0..40),
+            seed in any::<u64>(),
+            x_offset in -128i32..=128,
+            w_offset in prop_oneof![Just(0i32), -128i32..=128],
+            acc in any::<i32>(),
+        ) {
+            let ws: Vec<i8> = (0..xs.len()).map(|i| seed.rotate_left(i as u32 * 7) as i8).collect();
+            let expected = xs.iter().zip(&ws).fold(acc, |a, (&x, &w)| {
+                a.wrapping_add((i32::from(w) + w_offset) * (i32::from(x) + x_offset))
+            });
+            prop_assert_eq!(dot(&xs, &ws, x_offset, w_offset, acc), expected);
+        }
+    }
+}

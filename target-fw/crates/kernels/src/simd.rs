@@ -1,0 +1,173 @@
+//! The `simd` kernels: ARMv7E-M DSP inner loops ([`crate::dsp`]) for
+//! CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED; on the host the same
+//! algorithm runs on the portable models of the instructions.
+//!
+//! - CONV_2D and FULLY_CONNECTED reduce over contiguous int8 runs (a filter
+//!   row's in-image taps × channels; a weight row): [`Dsp`] takes four
+//!   input and four weight bytes per step, widens the even and odd bytes
+//!   with SXTB16 / SXTB16 ROR 8 (SXTAB16 adds the zero-point offset in the
+//!   same instruction) and accumulates with two SMLADs.
+//! - DEPTHWISE_CONV_2D (depth multiplier 1) has no reduction over adjacent
+//!   bytes: adjacent bytes are adjacent *channels*. It loads four channels
+//!   of a tap at once, widens them the same way and accumulates each channel
+//!   with SMLABB / SMLATT (one 16×16 MAC each), four accumulators per step.
+//!   Other depth multipliers use the `fused` scalar loop.
+//!
+//! int4 filters are unpacked on the stack in small chunks (conv, FC) or
+//! four weights at a time (depthwise), then take the same DSP path.
+
+use crate::KernelError;
+use crate::conv2d::{ConvParams, ConvWeights, Shape};
+use crate::depthwise::{self, DepthwiseParams};
+use crate::dsp::{self, fits_half, load4, pair, smlabb, smlatt, sxtab16, sxtab16_ror8, sxtb16, sxtb16_ror8};
+use crate::filter::Filter;
+use crate::fully_connected::{self, FullyConnectedParams, FullyConnectedWeights, Rounding};
+use crate::fused::{self, Epilogue, Mac, Scalar, dot_filter, requantize, tap_range};
+use crate::quant::{multiply_by_quantized_multiplier, multiply_by_quantized_multiplier_single_rounding};
+
+/// SXTAB16 + SMLAD dot products ([`dsp::dot`]); offsets that do not fit a
+/// 16-bit half (never the case for TFLite int8 zero points) use [`Scalar`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Dsp;
+
+impl Mac for Dsp {
+    #[inline]
+    fn dot(x: &[i8], w: &[i8], x_offset: i32, w_offset: i32, acc: i32) -> i32 {
+        if fits_half(x_offset) && fits_half(w_offset) {
+            dsp::dot(x, w, x_offset, w_offset, acc)
+        } else {
+            Scalar::dot(x, w, x_offset, w_offset, acc)
+        }
+    }
+}
+
+/// CONV_2D: the `fused` loop nest (taps clipped once per position) with DSP dot products.
+///
+/// # Errors
+/// As `conv2d::reference`.
+pub fn conv2d<F: Filter>(
+    p: &ConvParams,
+    input: &[i8],
+    w: &ConvWeights<'_, F>,
+    output: &mut [i8],
+) -> Result<(), KernelError> {
+    fused::conv2d::<Dsp, F>(p, input, w, &Epilogue::NONE, output)
+}
+
+/// Four consecutive weights as one word (int8: one load; int4: unpacked).
+#[inline(always)]
+fn weights4<F: Filter>(filter: &F, at: usize) -> u32 {
+    match filter.as_int8() {
+        Some(w) => load4(w, at),
+        None => {
+            let mut b = [0i8; 4];
+            filter.unpack(at, &mut b);
+            load4(&b, 0)
+        }
+    }
+}
+
+/// DEPTHWISE_CONV_2D: four channels per step with SMLABB/SMLATT (depth
+/// multiplier 1), else the `fused` scalar loop.
+///
+/// # Errors
+/// As `depthwise::reference`.
+pub fn depthwise_conv2d<F: Filter>(
+    p: &DepthwiseParams,
+    input: &[i8],
+    w: &ConvWeights<'_, F>,
+    output: &mut [i8],
+) -> Result<(), KernelError> {
+    if p.depth_multiplier != 1 || !fits_half(p.input_offset) {
+        return fused::depthwise_conv2d(p, input, w, &Epilogue::NONE, output);
+    }
+    depthwise::check(p, input, w, output.len())?;
+    let Shape { height, width, channels: depth } = p.input;
+    let out_shape = p.output_shape();
+    let pad = p.padding_values();
+    let offset = pair(p.input_offset);
+    let quads = depth / 4 * 4;
+    let mut out_index = 0;
+    for batch in 0..p.batches {
+        for out_y in 0..out_shape.height {
+            let oy = (out_y * p.stride_height) as isize - pad.height as isize;
+            let ry = tap_range(oy, p.dilation_height, p.filter_height, height);
+            for out_x in 0..out_shape.width {
+                let ox = (out_x * p.stride_width) as isize - pad.width as isize;
+                let rx = tap_range(ox, p.dilation_width, p.filter_width, width);
+                let tap = |fy: usize, fx: usize| {
+                    let in_y = (oy + (fy * p.dilation_height) as isize) as usize;
+                    let in_x = (ox + (fx * p.dilation_width) as isize) as usize;
+                    (((batch * height + in_y) * width + in_x) * depth, (fy * p.filter_width + fx) * depth)
+                };
+                let mut c = 0;
+                while c < quads {
+                    let mut acc = [0i32; 4];
+                    for fy in ry.clone() {
+                        for fx in rx.clone() {
+                            let (in_at, filter_at) = tap(fy, fx);
+                            let (xw, ww) = (load4(input, in_at + c), weights4(&w.filter, filter_at + c));
+                            // Channels c, c+2 in the even halves; c+1, c+3 in the odd ones.
+                            let (xe, xo) = (sxtab16(offset, xw), sxtab16_ror8(offset, xw));
+                            let (we, wo) = (sxtb16(ww), sxtb16_ror8(ww));
+                            acc[0] = smlabb(xe, we, acc[0]);
+                            acc[1] = smlabb(xo, wo, acc[1]);
+                            acc[2] = smlatt(xe, we, acc[2]);
+                            acc[3] = smlatt(xo, wo, acc[3]);
+                        }
+                    }
+                    for (k, &a) in acc.iter().enumerate() {
+                        output[out_index + c + k] =
+                            requantize(a, c + k, w, p.output_offset, p.activation_min, p.activation_max);
+                    }
+                    c += 4;
+                }
+                for c in quads..depth {
+                    let mut acc = 0i32;
+                    for fy in ry.clone() {
+                        for fx in rx.clone() {
+                            let (in_at, filter_at) = tap(fy, fx);
+                            let (x, wv) = (input[in_at + c], w.filter.at(filter_at + c));
+                            acc = acc.wrapping_add(i32::from(wv) * (i32::from(x) + p.input_offset));
+                        }
+                    }
+                    output[out_index + c] = requantize(acc, c, w, p.output_offset, p.activation_min, p.activation_max);
+                }
+                out_index += depth;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// FULLY_CONNECTED: one DSP dot product per output.
+///
+/// # Errors
+/// As `fully_connected::reference`.
+pub fn fully_connected<F: Filter>(
+    p: &FullyConnectedParams,
+    input: &[i8],
+    w: &FullyConnectedWeights<'_, F>,
+    output: &mut [i8],
+) -> Result<(), KernelError> {
+    let per_channel = fully_connected::check(p, input, w, output.len())?;
+    let (depth, accum_depth) = (p.output_depth, p.accum_depth);
+    for batch in 0..p.batches {
+        let row = &input[batch * accum_depth..(batch + 1) * accum_depth];
+        for out_c in 0..depth {
+            let mut acc = dot_filter::<Dsp, F>(row, &w.filter, out_c * accum_depth, p.input_offset, p.filter_offset, 0);
+            if let Some(bias) = w.bias {
+                acc = acc.wrapping_add(bias[out_c]);
+            }
+            let q = if per_channel { out_c } else { 0 };
+            let (m, shift) = (w.output_multiplier[q], w.output_shift[q]);
+            let scaled = match p.rounding {
+                Rounding::Double => multiply_by_quantized_multiplier(acc, m, shift),
+                Rounding::Single => multiply_by_quantized_multiplier_single_rounding(acc, m, shift),
+            };
+            output[batch * depth + out_c] =
+                scaled.wrapping_add(p.output_offset).clamp(p.activation_min, p.activation_max) as i8;
+        }
+    }
+    Ok(())
+}
