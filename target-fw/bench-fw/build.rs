@@ -92,6 +92,30 @@ fn model_params(out_dir: &std::path::Path) -> String {
         }
         None => panic!("TINYBENCH_WORKLOAD=model needs TINYBENCH_INPUT=<path of one raw int8 input sample>"),
     };
+    // Evaluation samples for accuracy runs: linked into their own section so
+    // the host can leave them out of the model's flash figure.
+    let eval = match var("TINYBENCH_EVAL_INPUTS") {
+        None => Vec::new(),
+        Some(path) => {
+            println!("cargo::rerun-if-changed={path}");
+            let bytes = fs::read(&path).unwrap_or_else(|e| panic!("TINYBENCH_EVAL_INPUTS={path}: {e}"));
+            if bytes.is_empty() || bytes.len() % input_len != 0 {
+                panic!(
+                    "TINYBENCH_EVAL_INPUTS={path} has {} bytes, not a whole number of {input_len}-byte samples",
+                    bytes.len()
+                );
+            }
+            if model.output().len > tinybench_proto::MAX_OUTPUT_CHUNK_BYTES {
+                panic!(
+                    "TINYBENCH_EVAL_INPUTS: the model's output has {} bytes; evaluation sends whole outputs of at most {}",
+                    model.output().len,
+                    tinybench_proto::MAX_OUTPUT_CHUNK_BYTES
+                );
+            }
+            bytes
+        }
+    };
+    fs::write(out_dir.join("eval.bin"), &eval).expect("write eval.bin into OUT_DIR");
     fs::write(out_dir.join("model.tbm"), &model_bytes).expect("write model.tbm into OUT_DIR");
     fs::write(out_dir.join("input.bin"), &input).expect("write input.bin into OUT_DIR");
     let macs =
@@ -104,6 +128,8 @@ fn model_params(out_dir: &std::path::Path) -> String {
         format!("pub const MODEL_OUTPUT_BYTES: usize = {};", model.output().len),
         format!("pub const MODEL_LAYERS: usize = {};", model.layer_count()),
         format!("pub const MODEL_MACS: u32 = {macs};"),
+        format!("pub const EVAL_BYTES: usize = {};", eval.len()),
+        format!("pub const EVAL_SAMPLES: usize = {};", eval.len() / input_len),
     ] {
         writeln!(rs, "{decl}").expect("writing to a String");
     }

@@ -345,3 +345,40 @@ fn missing_input_sample_is_bad_input() {
         stderr(&o)
     );
 }
+
+#[test]
+fn accuracy_on_host_and_target_subset_for_kws() {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = repo_root().join("../shared/mlperf-tiny/kws");
+    // Labels = LiteRT's own predictions, so the engine must score 100%.
+    let outputs = std::fs::read(shared.join("outputs.bin")).unwrap();
+    let labels: Vec<u8> = outputs
+        .chunks(12)
+        .map(|o| {
+            let o: Vec<i8> = o.iter().map(|&b| b as i8).collect();
+            (0..12).fold(0, |best, i| if o[i] > o[best] { i } else { best }) as u8
+        })
+        .collect();
+    std::fs::write(dir.path().join("labels.bin"), &labels).unwrap();
+    let config = write_model_config(dir.path(), "sim-m4", "kws/kws_ref_model.tflite", "kws/inputs.bin");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "accuracy-inputs = \"{}\"\naccuracy-labels = \"{}\"\ntarget-accuracy-samples = 3\n",
+        shared.join("inputs.bin").display(),
+        dir.path().join("labels.bin").display()
+    ));
+    std::fs::write(&config, text).unwrap();
+    let out_dir = dir.path().join("out");
+    let o = tinybench(&["run", config.to_str().unwrap(), "--out", out_dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json = results_json(&out_dir);
+    let acc = &json["results"][0]["accuracy"];
+    assert_eq!(acc["host_pct"], 100.0, "{acc}");
+    assert_eq!(acc["host_samples"], 32);
+    assert_eq!((acc["target_pct"].as_f64(), acc["target_samples"].as_u64()), (Some(100.0), Some(3)));
+    // The evaluation inputs are linked but not counted as the model's flash.
+    let memory = &json["results"][0]["memory"];
+    assert_eq!(memory["eval_data_bytes"], 3 * 490);
+    let csv = std::fs::read_to_string(out_dir.join("results.csv")).unwrap();
+    assert!(csv.lines().next().unwrap().contains("accuracy_pct,accuracy_samples"), "{csv}");
+}

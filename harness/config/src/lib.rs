@@ -16,7 +16,7 @@ mod source;
 pub use board::{Board, Core, MemoryRegion, RegionKind};
 pub use error::ConfigError;
 pub use run::{
-    CaseConfig, KernelSet, PowerConfig, ReportSettings, RunConfig, RunSettings, SelfTest, SimPowerConfig, TargetKind,
-    Workload,
+    AccuracyConfig, CaseConfig, KernelSet, PowerConfig, ReportSettings, RunConfig, RunSettings, SelfTest,
+    SimPowerConfig, TargetKind, Workload,
 };
 pub use source::SourceFile;

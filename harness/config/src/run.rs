@@ -83,6 +83,20 @@ pub struct CaseConfig {
     pub seed: u32,
     /// A deliberate firmware failure, to check a setup's error handling.
     pub self_test: Option<SelfTest>,
+    /// Accuracy evaluation of a model workload.
+    pub accuracy: Option<AccuracyConfig>,
+}
+
+/// A labeled test set for a model case: accuracy on all of it with the host
+/// engine, and on its first `target_samples` on the target (whose outputs
+/// must equal the host's byte for byte).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccuracyConfig {
+    /// Raw int8 inputs back to back, in the model's input quantization.
+    pub inputs: PathBuf,
+    /// One byte per sample: the class index.
+    pub labels: PathBuf,
+    pub target_samples: u32,
 }
 
 /// Deliberate firmware failures (`self-test = "hang" | "fail"` in a case).
@@ -216,6 +230,11 @@ struct RawCase {
     input: Option<Spanned<String>>,
     /// Index of the input sample to run.
     sample: Option<Spanned<u32>>,
+    /// Labeled test set: inputs and labels files.
+    accuracy_inputs: Option<Spanned<String>>,
+    accuracy_labels: Option<Spanned<String>>,
+    /// How many test samples the target also runs (default 20).
+    target_accuracy_samples: Option<Spanned<u32>>,
 }
 
 /// Largest conv dimension accepted: keeps buffers within small-MCU RAM and
@@ -453,7 +472,15 @@ fn validate_cases(source: &SourceFile, raw: &[RawCase], dir: &Path) -> Result<Ve
                 }
             },
         };
-        cases.push(CaseConfig { name: name.clone(), workload, kernels, seed: c.seed.unwrap_or(1), self_test });
+        let accuracy = accuracy(source, c, dir, &workload)?;
+        cases.push(CaseConfig {
+            name: name.clone(),
+            workload,
+            kernels,
+            seed: c.seed.unwrap_or(1),
+            self_test,
+            accuracy,
+        });
     }
     Ok(cases)
 }
@@ -489,6 +516,65 @@ fn existing_file(source: &SourceFile, dir: &Path, value: &Spanned<String>, key: 
             "give a path relative to this config file",
         ))
     }
+}
+
+/// Largest target-side evaluation subset: its inputs are linked into the
+/// firmware's flash.
+const MAX_TARGET_ACCURACY_SAMPLES: u32 = 1000;
+
+fn accuracy(
+    source: &SourceFile,
+    c: &RawCase,
+    dir: &Path,
+    workload: &Workload,
+) -> Result<Option<AccuracyConfig>, ConfigError> {
+    let (inputs, labels) = match (&c.accuracy_inputs, &c.accuracy_labels) {
+        (None, None) => {
+            if let Some(n) = &c.target_accuracy_samples {
+                return Err(source.invalid(
+                    n.span(),
+                    "case.target-accuracy-samples",
+                    "target-accuracy-samples needs a test set",
+                    "add accuracy-inputs and accuracy-labels, or remove it",
+                ));
+            }
+            return Ok(None);
+        }
+        (Some(i), Some(l)) => (i, l),
+        (Some(i), None) | (None, Some(i)) => {
+            return Err(source.invalid(
+                i.span(),
+                "case.accuracy-inputs",
+                "accuracy needs both accuracy-inputs and accuracy-labels",
+                "give both files (raw int8 inputs back to back; one label byte per sample)",
+            ));
+        }
+    };
+    if !matches!(workload, Workload::Model { .. }) {
+        return Err(source.invalid(
+            inputs.span(),
+            "case.accuracy-inputs",
+            "accuracy applies to workload \"model\" only",
+            "remove the accuracy keys or use a model workload",
+        ));
+    }
+    let target_samples = match &c.target_accuracy_samples {
+        None => 20,
+        Some(n) if *n.get_ref() <= MAX_TARGET_ACCURACY_SAMPLES => *n.get_ref(),
+        Some(n) => {
+            return Err(source.invalid(
+                n.span(),
+                "case.target-accuracy-samples",
+                format!("{} samples would not fit a microcontroller's flash", n.get_ref()),
+                format!("use at most {MAX_TARGET_ACCURACY_SAMPLES}"),
+            ));
+        }
+    };
+    Ok(Some(AccuracyConfig {
+        inputs: existing_file(source, dir, inputs, "case.accuracy-inputs")?,
+        labels: existing_file(source, dir, labels, "case.accuracy-labels")?,
+        target_samples,
+    }))
 }
 
 fn model_workload(source: &SourceFile, c: &RawCase, dir: &Path) -> Result<Workload, ConfigError> {
@@ -765,6 +851,28 @@ out-channels = 8
         assert!(f.error(&foreign).contains("case.input-shape: input-shape does not apply to workload \"model\""));
         let conv_with_model = RUN.replace("out-channels = 8", "out-channels = 8\nmodel = \"x.tflite\"");
         assert!(f.error(&conv_with_model).contains("case.model: model does not apply to workload \"conv2d-3x3\""));
+    }
+
+    #[test]
+    fn accuracy_keys() {
+        let f = Fixture::new();
+        for name in ["m.tbm", "x.bin", "y.bin"] {
+            std::fs::write(f.dir.path().join(name), b"x").unwrap();
+        }
+        let model = RUN.replace(
+            "workload = \"conv2d-3x3\"\ninput-shape = [8, 8, 4]\nout-channels = 8",
+            "workload = \"model\"\nmodel = \"m.tbm\"\naccuracy-inputs = \"x.bin\"\naccuracy-labels = \"y.bin\"",
+        );
+        let cfg = f.load(&model).unwrap();
+        let acc = cfg.cases[0].accuracy.as_ref().unwrap();
+        assert_eq!((acc.labels.file_name().unwrap().to_str(), acc.target_samples), (Some("y.bin"), 20));
+        let half = model.replace("accuracy-labels = \"y.bin\"", "");
+        assert!(f.error(&half).contains("accuracy needs both accuracy-inputs and accuracy-labels"));
+        let too_many = format!("{model}\ntarget-accuracy-samples = 5000");
+        assert!(f.error(&too_many).contains("5000 samples would not fit"), "{}", f.error(&too_many));
+        let conv = RUN
+            .replace("out-channels = 8", "out-channels = 8\naccuracy-inputs = \"x.bin\"\naccuracy-labels = \"y.bin\"");
+        assert!(f.error(&conv).contains("accuracy applies to workload \"model\" only"));
     }
 
     #[test]

@@ -94,6 +94,12 @@ struct CsvRow<'a> {
     stack_size_bytes: u64,
     weight_bytes: u64,
     arena_bytes: u64,
+    /// Percent correct on the whole test set (host engine); empty without one.
+    accuracy_pct: Option<f64>,
+    accuracy_samples: Option<u32>,
+    /// Percent correct on the target's subset (same bytes out as the host).
+    target_accuracy_pct: Option<f64>,
+    target_accuracy_samples: Option<u32>,
     output_checksum: String,
     expected_checksum: String,
     checksum_ok: bool,
@@ -139,6 +145,10 @@ impl<'a> From<&'a CaseResult> for CsvRow<'a> {
             stack_size_bytes: r.memory.stack_size_bytes,
             weight_bytes: r.weight_bytes,
             arena_bytes: r.arena_bytes,
+            accuracy_pct: r.accuracy.as_ref().map(|a| round(a.host_pct)),
+            accuracy_samples: r.accuracy.as_ref().map(|a| a.host_samples),
+            target_accuracy_pct: r.accuracy.as_ref().map(|a| round(a.target_pct)),
+            target_accuracy_samples: r.accuracy.as_ref().map(|a| a.target_samples),
             output_checksum: format!("{:#010x}", r.output_checksum),
             expected_checksum: format!("{:#010x}", r.expected_checksum),
             checksum_ok: r.checksum_ok,
@@ -205,6 +215,7 @@ fn placeholder() -> CaseResult {
         weight_bytes: 0,
         arena_bytes: 0,
         layers: vec![],
+        accuracy: None,
         output_checksum: 0,
         expected_checksum: 0,
         checksum_ok: false,
@@ -288,6 +299,19 @@ pub fn markdown_string(results: &RunResults) -> String {
             ("activation arena", r.arena_bytes),
         ] {
             md.push_str(&format!("| {name} | {} |\n", thousands(v)));
+        }
+        if m.sections.eval_data_bytes > 0 {
+            md.push_str(&format!(
+                "\nEvaluation inputs linked for the accuracy run ({} bytes) are not counted in flash.\n",
+                thousands(m.sections.eval_data_bytes)
+            ));
+        }
+        if let Some(a) = &r.accuracy {
+            md.push_str(&format!(
+                "\nAccuracy: {:.2}% on {} test samples (host engine); {:.2}% on the first {} on the target, \
+                 whose outputs equal the host's byte for byte.\n",
+                a.host_pct, a.host_samples, a.target_pct, a.target_samples
+            ));
         }
         if !r.layers.is_empty() {
             md.push_str(&format!(

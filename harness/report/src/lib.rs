@@ -55,7 +55,13 @@ pub(crate) mod fixtures {
             energy: EnergyReading { energy_uj: 216.0, average_power_mw: 21.6, provenance: Source::Modeled },
             energy_source: "modeled supply: 1800 mV, 12 mA run, 0.03 mA sleep (not a measurement)".into(),
             memory: MemoryUsage {
-                sections: StaticMemory { text_bytes: 10_000, rodata_bytes: 5_000, data_bytes: 100, bss_bytes: 6_000 },
+                sections: StaticMemory {
+                    text_bytes: 10_000,
+                    rodata_bytes: 5_000,
+                    data_bytes: 100,
+                    bss_bytes: 6_000,
+                    eval_data_bytes: 15_680,
+                },
                 flash_bytes: 15_100,
                 static_ram_bytes: 6_100,
                 stack_peak_bytes: 1_024,
@@ -83,6 +89,12 @@ pub(crate) mod fixtures {
                     macs_per_cycle: 0.0,
                 },
             ],
+            accuracy: Some(tinybench_runner::Accuracy {
+                host_pct: 98.25,
+                host_samples: 2000,
+                target_pct: 100.0,
+                target_samples: 20,
+            }),
             output_checksum: 0x1234_5678,
             expected_checksum: 0x1234_5678,
             checksum_ok: true,

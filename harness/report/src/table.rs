@@ -23,6 +23,7 @@ pub fn summary_table(results: &RunResults) -> String {
         "flash B".to_owned(),
         "RAM B".to_owned(),
         "stack B".to_owned(),
+        "accuracy".to_owned(),
         "output".to_owned(),
     ];
     let mut rows = vec![header];
@@ -41,6 +42,7 @@ pub fn summary_table(results: &RunResults) -> String {
             thousands(r.memory.flash_bytes),
             thousands(r.memory.static_ram_bytes),
             thousands(r.memory.stack_peak_bytes),
+            r.accuracy.as_ref().map_or_else(|| "-".to_owned(), |a| format!("{:.2}%", a.host_pct)),
             if r.checksum_ok { "matches host".to_owned() } else { "MISMATCH".to_owned() },
         ]);
     }

@@ -18,6 +18,8 @@ pub struct Collected {
     pub layer_samples: Vec<Vec<u32>>,
     /// The last output, assembled from `OutputChunk`s.
     pub output: Vec<u8>,
+    /// Outputs of the evaluation samples, in order.
+    pub eval_outputs: Vec<Vec<u8>>,
     pub output_checksum: Option<u32>,
     pub stack_peak_bytes: Option<u32>,
     pub stack_size_bytes: Option<u32>,
@@ -100,6 +102,15 @@ impl Collector {
                     ));
                 }
                 c.output.extend_from_slice(&bytes);
+            }
+            (Stage::InCase, M::EvalOutput { case: 0, sample, bytes }) => {
+                if sample as usize != c.eval_outputs.len() {
+                    return Err(format!(
+                        "evaluation sample {sample} arrived when {} was expected",
+                        c.eval_outputs.len()
+                    ));
+                }
+                c.eval_outputs.push(bytes);
             }
             (Stage::InCase, M::CaseEnd { case: 0, output_checksum }) => {
                 if c.samples.len() != c.iterations as usize {

@@ -20,6 +20,10 @@ pub struct StaticMemory {
     pub data_bytes: u64,
     /// Zero-initialized and uninitialized RAM.
     pub bss_bytes: u64,
+    /// Evaluation inputs linked for accuracy runs (section
+    /// `.tinybench_eval`): in flash, but not part of the deployed model, so
+    /// not counted in the figures above.
+    pub eval_data_bytes: u64,
 }
 
 impl StaticMemory {
@@ -56,6 +60,9 @@ impl FirmwareImage {
     }
 }
 
+/// Section the firmware links accuracy-evaluation inputs into.
+const EVAL_SECTION: &str = ".tinybench_eval";
+
 fn static_memory(elf: &ElfFile32<'_, object::LittleEndian>) -> StaticMemory {
     let endian = elf.endian();
     let mut m = StaticMemory::default();
@@ -66,7 +73,9 @@ fn static_memory(elf: &ElfFile32<'_, object::LittleEndian>) -> StaticMemory {
             continue; // debug info, defmt table: never loaded
         }
         let size = u64::from(header.sh_size(endian));
-        if header.sh_type(endian) == SHT_NOBITS {
+        if section.name() == Ok(EVAL_SECTION) {
+            m.eval_data_bytes += size;
+        } else if header.sh_type(endian) == SHT_NOBITS {
             m.bss_bytes += size;
         } else if flags & SHF_WRITE != 0 {
             m.data_bytes += size;

@@ -25,7 +25,7 @@ use tinybench_target::{BenchTarget, RunBudget, SimTarget, TargetError, TargetOut
 pub use collect::{Collected, Collector};
 pub use elf::{FirmwareImage, StaticMemory};
 pub use events::BenchEvent;
-pub use results::{CaseFailure, CaseResult, LayerResult, MemoryUsage, Provenance, RunResults, Spread};
+pub use results::{Accuracy, CaseFailure, CaseResult, LayerResult, MemoryUsage, Provenance, RunResults, Spread};
 
 /// Why a case or a run failed.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +37,11 @@ pub enum RunnerError {
          the simulator or the kernel build is wrong"
     )]
     OutputMismatch { offset: usize, firmware: i8, host: i8 },
+    #[error(
+        "evaluation sample {sample}: output byte {offset} from the firmware is {firmware}, the host computed {host}; \
+         the simulator or the kernel build is wrong"
+    )]
+    EvalMismatch { sample: usize, offset: usize, firmware: i8, host: i8 },
     #[error("cannot find the firmware sources: {0}")]
     FirmwareSourcesMissing(String),
     #[error("cannot start cargo to build the firmware: {0}; is cargo on PATH?")]
@@ -84,7 +89,8 @@ impl RunnerError {
             | RunnerError::IncompleteResults { .. } => FailureKind::Target,
             RunnerError::FirmwareFailed { .. }
             | RunnerError::ChecksumMismatch { .. }
-            | RunnerError::OutputMismatch { .. } => FailureKind::Benchmark,
+            | RunnerError::OutputMismatch { .. }
+            | RunnerError::EvalMismatch { .. } => FailureKind::Benchmark,
             RunnerError::Model { .. } => FailureKind::Input,
             RunnerError::Io { .. } => FailureKind::Io,
         }
@@ -225,6 +231,25 @@ fn run_case(
             firmware: collected.output[offset] as i8,
             host: workload.expected_output[offset],
         });
+    }
+    if let Some(eval) = &workload.eval {
+        if collected.eval_outputs.len() != eval.target_expected.len() {
+            return Err(RunnerError::Protocol(format!(
+                "the firmware sent {} evaluation outputs, {} were linked",
+                collected.eval_outputs.len(),
+                eval.target_expected.len()
+            )));
+        }
+        for (sample, (firmware, host)) in collected.eval_outputs.iter().zip(&eval.target_expected).enumerate() {
+            if let Some(offset) = firmware.iter().zip(host).position(|(&f, &h)| f as i8 != h) {
+                return Err(RunnerError::EvalMismatch {
+                    sample,
+                    offset,
+                    firmware: firmware[offset] as i8,
+                    host: host[offset],
+                });
+            }
+        }
     }
     let output_checksum = collected.output_checksum.unwrap_or_default();
     if output_checksum != expected_checksum {

@@ -78,6 +78,18 @@ pub struct LayerResult {
     pub macs_per_cycle: f64,
 }
 
+/// Accuracy of a model case on its labeled test set.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Accuracy {
+    /// Percent correct on the whole test set, by the host engine.
+    pub host_pct: f64,
+    pub host_samples: u32,
+    /// Percent correct on the target's subset (outputs equal the host's
+    /// byte for byte, so this equals the host figure on the same subset).
+    pub target_pct: f64,
+    pub target_samples: u32,
+}
+
 /// Everything measured for one benchmark case.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CaseResult {
@@ -106,6 +118,7 @@ pub struct CaseResult {
     pub arena_bytes: u64,
     /// Per-layer figures (model workloads; empty for the single conv).
     pub layers: Vec<LayerResult>,
+    pub accuracy: Option<Accuracy>,
     pub output_checksum: u32,
     /// The host's computation of the same kernel on the same input.
     pub expected_checksum: u32,
@@ -200,6 +213,24 @@ pub(crate) fn assemble(inputs: Inputs<'_>) -> CaseResult {
         weight_bytes: workload.weight_bytes,
         arena_bytes: workload.arena_bytes,
         layers,
+        accuracy: workload.eval.as_ref().map(|e| {
+            let target_correct = collected
+                .eval_outputs
+                .iter()
+                .zip(&e.target_labels)
+                .filter(|(out, label)| {
+                    let out: Vec<i8> = out.iter().map(|&b| b as i8).collect();
+                    crate::workload::argmax(&out) == usize::from(**label)
+                })
+                .count();
+            let pct = |n: usize, of: usize| if of == 0 { 0.0 } else { 100.0 * n as f64 / of as f64 };
+            Accuracy {
+                host_pct: pct(e.host_correct as usize, e.host_samples as usize),
+                host_samples: e.host_samples,
+                target_pct: pct(target_correct, e.target_labels.len()),
+                target_samples: e.target_labels.len() as u32,
+            }
+        }),
         output_checksum,
         expected_checksum,
         checksum_ok: output_checksum == expected_checksum,

@@ -35,6 +35,25 @@ pub struct PreparedWorkload {
     /// Weights and activation arena of a model, in bytes.
     pub weight_bytes: u64,
     pub arena_bytes: u64,
+    /// Accuracy evaluation, when the case has a test set.
+    pub eval: Option<Evaluation>,
+}
+
+/// The host's accuracy on a whole test set, and what the target must
+/// reproduce on its first samples.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    pub host_correct: u32,
+    pub host_samples: u32,
+    /// Labels of the target subset.
+    pub target_labels: Vec<u8>,
+    /// The host's outputs for the target subset, which the target's must equal.
+    pub target_expected: Vec<Vec<i8>>,
+}
+
+/// Index of the largest value; the first on ties (TFLite ARG_MAX).
+pub fn argmax(values: &[i8]) -> usize {
+    values.iter().enumerate().fold(0, |best, (i, &v)| if v > values[best] { i } else { best })
 }
 
 /// Builds what the firmware build needs for `case` into `case_dir`.
@@ -54,6 +73,7 @@ pub fn prepare(case: &CaseConfig, case_dir: &Path) -> Result<PreparedWorkload, R
                 layers: Vec::new(),
                 weight_bytes,
                 arena_bytes: (h * w * c + h * w * o) as u64,
+                eval: None,
             })
         }
         Workload::Model { path, input, sample } => prepare_model(case, path, input.as_deref(), *sample, case_dir),
@@ -135,18 +155,74 @@ fn prepare_model(
     let input_file = case_dir.join("input.bin");
     let raw: Vec<u8> = input_bytes.iter().map(|&b| b as u8).collect();
     std::fs::write(&input_file, raw).map_err(|e| RunnerError::io(&input_file, e))?;
+    let mut env = vec![
+        ("TINYBENCH_WORKLOAD", "model".to_owned()),
+        ("TINYBENCH_MODEL", absolute(&model_file)),
+        ("TINYBENCH_INPUT", absolute(&input_file)),
+    ];
+    let eval = match &case.accuracy {
+        None => None,
+        Some(acc) => {
+            let (eval, subset) = evaluate(&interpreter, input_len, acc)?;
+            let eval_file = case_dir.join("eval-inputs.bin");
+            std::fs::write(&eval_file, subset).map_err(|e| RunnerError::io(&eval_file, e))?;
+            env.push(("TINYBENCH_EVAL_INPUTS", absolute(&eval_file)));
+            Some(eval)
+        }
+    };
     Ok(PreparedWorkload {
-        env: vec![
-            ("TINYBENCH_WORKLOAD", "model".to_owned()),
-            ("TINYBENCH_MODEL", absolute(&model_file)),
-            ("TINYBENCH_INPUT", absolute(&input_file)),
-        ],
+        env,
         expected_output,
         description: path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned()),
         weight_bytes: layers.iter().map(|l| l.weight_bytes).sum(),
         arena_bytes: model.arena_bytes() as u64,
         layers,
+        eval,
     })
+}
+
+/// Runs the whole test set on the host; returns the evaluation and the raw
+/// inputs of the target subset.
+fn evaluate(
+    interpreter: &Interpreter,
+    input_len: usize,
+    acc: &tinybench_config::AccuracyConfig,
+) -> Result<(Evaluation, Vec<u8>), RunnerError> {
+    let inputs = std::fs::read(&acc.inputs).map_err(|e| RunnerError::io(&acc.inputs, e))?;
+    let labels = std::fs::read(&acc.labels).map_err(|e| RunnerError::io(&acc.labels, e))?;
+    let samples = inputs.len() / input_len.max(1);
+    if inputs.len() % input_len.max(1) != 0 || samples != labels.len() || samples == 0 {
+        return Err(RunnerError::Model {
+            path: acc.inputs.clone(),
+            detail: format!(
+                "{} bytes are not {} samples of {input_len} bytes matching the {} labels in {}",
+                inputs.len(),
+                labels.len(),
+                labels.len(),
+                acc.labels.display()
+            ),
+        });
+    }
+    let model_error =
+        |e: tinybench_model::Error| RunnerError::Model { path: acc.inputs.clone(), detail: e.to_string() };
+    let target_count = (acc.target_samples as usize).min(samples);
+    let mut eval = Evaluation {
+        host_correct: 0,
+        host_samples: samples as u32,
+        target_labels: labels[..target_count].to_vec(),
+        target_expected: Vec::with_capacity(target_count),
+    };
+    for (i, (input, &label)) in inputs.chunks_exact(input_len).zip(&labels).enumerate() {
+        let input: Vec<i8> = input.iter().map(|&b| b as i8).collect();
+        let output = interpreter.run(Kernels::Reference, &input).map_err(model_error)?;
+        if argmax(&output) == usize::from(label) {
+            eval.host_correct += 1;
+        }
+        if i < target_count {
+            eval.target_expected.push(output);
+        }
+    }
+    Ok((eval, inputs[..target_count * input_len].to_vec()))
 }
 
 fn absolute(path: &Path) -> String {
@@ -158,4 +234,16 @@ fn absolute(path: &Path) -> String {
 pub fn checksum(output: &[i8]) -> u32 {
     let bytes: Vec<u8> = output.iter().map(|&v| v as u8).collect();
     tinybench_proto::checksum(&bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argmax_takes_the_first_maximum() {
+        assert_eq!(argmax(&[-128, 5, 5, -3]), 1);
+        assert_eq!(argmax(&[7]), 0);
+        assert_eq!(argmax(&[-1, -2, 0]), 2);
+    }
 }

@@ -17,6 +17,8 @@ pub enum FwError {
     NoCycleCounter,
     /// The output buffer was already taken (the benchmark ran twice).
     OutputBufferTaken,
+    /// An evaluation sample index past the linked samples.
+    NoSuchSample,
     /// The build asked for a deliberate failure (`TINYBENCH_SELF_TEST=fail`).
     SelfTest,
     /// The model was refused or failed to run.
@@ -37,6 +39,7 @@ impl FwError {
             FwError::NoCycleCounter => 4,
             FwError::OutputBufferTaken => 5,
             FwError::SelfTest => 6,
+            FwError::NoSuchSample => 8,
             #[cfg(workload = "model")]
             FwError::Model(_) => 7,
             FwError::Panic => 100,

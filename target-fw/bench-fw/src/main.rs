@@ -122,6 +122,17 @@ fn run(core: &mut cortex_m::Peripherals, board: &BoardInfo, results: &mut Result
         results.send(&Message::OutputChunk { case: CASE, offset, bytes: chunk })?;
     }
     let output_checksum = tinybench_proto::checksum(bytes);
+
+    // Accuracy: every linked evaluation sample, untimed, whole output each.
+    let eval_samples = workload.eval_samples();
+    for sample in 0..eval_samples {
+        workload.eval(sample, output)?;
+        results.send(&Message::EvalOutput { case: CASE, sample: sample as u32, bytes: as_bytes(output) })?;
+    }
+    if eval_samples > 0 {
+        defmt::info!("{} evaluation samples done", eval_samples);
+    }
+
     results.send(&Message::CaseEnd { case: CASE, output_checksum })?;
     defmt::info!("output checksum {=u32:#010x}", output_checksum);
 

@@ -39,6 +39,8 @@ static SHIFTS: [i32; OUTPUT_CHANNELS] = fixture::shifts(SEED, ACCUMULATION_DEPTH
 
 /// Layers of one inference (a single conv: no per-layer breakdown).
 pub const LAYERS: usize = 0;
+/// The conv workload has no labeled test set.
+pub const EVAL_SAMPLES: usize = 0;
 
 /// The conv workload needs no run-time state.
 pub struct Workload;
@@ -62,5 +64,15 @@ impl Workload {
         let weights =
             ConvWeights { filter: &FILTER, bias: Some(&BIAS), output_multiplier: &MULTIPLIERS, output_shift: &SHIFTS };
         Ok(conv2d::reference(&CONV, black_box(&INPUT), &weights, output)?)
+    }
+
+    /// Evaluation samples linked into this build (none).
+    pub fn eval_samples(&self) -> usize {
+        EVAL_SAMPLES
+    }
+
+    /// No evaluation samples: never called.
+    pub fn eval(&mut self, _sample: usize, _output: &mut [i8]) -> Result<(), FwError> {
+        Err(FwError::NoSuchSample)
     }
 }

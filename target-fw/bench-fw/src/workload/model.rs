@@ -8,7 +8,9 @@ use cortex_m::peripheral::DWT;
 use tinybench_kernels::tbm::{self, Model};
 
 use crate::error::FwError;
-use crate::params::{MODEL_ARENA_BYTES, MODEL_BYTES, MODEL_INPUT_BYTES, MODEL_LAYERS, MODEL_MACS, MODEL_OUTPUT_BYTES};
+use crate::params::{
+    EVAL_BYTES, MODEL_ARENA_BYTES, MODEL_BYTES, MODEL_INPUT_BYTES, MODEL_LAYERS, MODEL_MACS, MODEL_OUTPUT_BYTES,
+};
 
 /// The `.tbm` format wants 16-byte alignment for its weight blobs.
 #[repr(C, align(16))]
@@ -16,6 +18,13 @@ struct Aligned<T>(T);
 
 static MODEL: Aligned<[u8; MODEL_BYTES]> = Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/model.tbm")));
 static INPUT: [u8; MODEL_INPUT_BYTES] = *include_bytes!(concat!(env!("OUT_DIR"), "/input.bin"));
+/// Accuracy-evaluation inputs, in their own section: the host reports them
+/// apart from the model's flash (section name known to the runner).
+#[unsafe(link_section = ".tinybench_eval")]
+static EVAL_INPUTS: [u8; EVAL_BYTES] = *include_bytes!(concat!(env!("OUT_DIR"), "/eval.bin"));
+
+/// Evaluation samples linked into this build.
+pub const EVAL_SAMPLES: usize = crate::params::EVAL_SAMPLES;
 
 pub const MACS: u32 = MODEL_MACS;
 pub const OUTPUT_LEN: usize = MODEL_OUTPUT_BYTES;
@@ -56,6 +65,27 @@ impl Workload {
                 *end = DWT::cycle_count();
             }
         })
+        .map_err(FwError::Model)
+    }
+}
+
+impl Workload {
+    /// Evaluation samples linked into this build.
+    pub fn eval_samples(&self) -> usize {
+        EVAL_SAMPLES
+    }
+
+    /// Runs evaluation sample `sample` into `output` (untimed).
+    pub fn eval(&mut self, sample: usize, output: &mut [i8]) -> Result<(), FwError> {
+        let start = sample * MODEL_INPUT_BYTES;
+        let input = EVAL_INPUTS.get(start..start + MODEL_INPUT_BYTES).ok_or(FwError::NoSuchSample)?;
+        tbm::run::<tinybench_kernels::kernel_set::Reference>(
+            &self.model,
+            self.arena,
+            as_i8(input),
+            output,
+            &mut |_, _| {},
+        )
         .map_err(FwError::Model)
     }
 }

@@ -92,6 +92,14 @@ pub enum Message<'a> {
         #[serde(borrow)]
         bytes: &'a [u8],
     },
+    /// The whole output for evaluation sample `sample` (accuracy runs; at
+    /// most [`MAX_OUTPUT_CHUNK_BYTES`]).
+    EvalOutput {
+        case: u16,
+        sample: u32,
+        #[serde(borrow)]
+        bytes: &'a [u8],
+    },
 }
 
 /// Largest `bytes` of an [`Message::OutputChunk`], so a chunk frame fits
@@ -178,6 +186,7 @@ mod host {
         Done { status: super::RunStatus },
         LayerSample { case: u16, iteration: u32, layer: u16, cycles: u32 },
         OutputChunk { case: u16, offset: u32, bytes: Vec<u8> },
+        EvalOutput { case: u16, sample: u32, bytes: Vec<u8> },
     }
 
     impl From<&Message<'_>> for OwnedMessage {
@@ -200,6 +209,9 @@ mod host {
                 }
                 Message::OutputChunk { case, offset, bytes } => {
                     OwnedMessage::OutputChunk { case, offset, bytes: bytes.to_vec() }
+                }
+                Message::EvalOutput { case, sample, bytes } => {
+                    OwnedMessage::EvalOutput { case, sample, bytes: bytes.to_vec() }
                 }
             }
         }
@@ -344,6 +356,7 @@ mod tests {
             Message::Done { status: RunStatus::Failed { code: 7 } },
             Message::LayerSample { case: 2, iteration: 1, layer: 12, cycles: 123_456 },
             Message::OutputChunk { case: 2, offset: 96, bytes: &[0, 1, 0x80, 0xFF] },
+            Message::EvalOutput { case: 2, sample: 1999, bytes: &[0x80; 10] },
         ];
         let mut decoder = FrameDecoder::new();
         let stream: Vec<u8> = messages.iter().flat_map(frame).collect();
@@ -381,6 +394,7 @@ mod tests {
         let chunk = [0u8; MAX_OUTPUT_CHUNK_BYTES];
         let long = [
             Message::OutputChunk { case: u16::MAX, offset: u32::MAX, bytes: &chunk },
+            Message::EvalOutput { case: u16::MAX, sample: u32::MAX, bytes: &chunk },
             Message::Hello { board: name, core_clock_hz: u32::MAX, case_count: u16::MAX },
             Message::CaseStart {
                 case: u16::MAX,
