@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
 use clap::{Args, Subcommand, ValueEnum};
-use tinybench_model::{Interpreter, Kernels};
+use tinybench_model::{Interpreter, Kernels, WeightFormat};
 
 use crate::{EXIT_BAD_INPUT, EXIT_IO, Failure};
 
@@ -24,6 +24,9 @@ enum ModelCommand {
         /// Where to write the .tbm file
         #[arg(short, long, value_name = "MODEL.tbm")]
         output: PathBuf,
+        /// Filter storage: int8 as in the .tflite (default), or int4 (requantized per channel, packed two a byte; lossy)
+        #[arg(long, value_enum)]
+        weights: Option<WeightsArg>,
     },
     /// Run a .tflite or .tbm model on raw int8 samples and print the per-layer table
     Run {
@@ -38,18 +41,43 @@ enum ModelCommand {
         /// Kernel set to run
         #[arg(long, value_enum, default_value = "reference")]
         kernels: KernelsArg,
+        /// Import a .tflite with int8 or int4 filters (default int8); a .tbm keeps the filters it was imported with
+        #[arg(long, value_enum)]
+        weights: Option<WeightsArg>,
     },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
 enum KernelsArg {
+    /// Plain loops, one layer at a time (TFLite reference kernels)
     Reference,
+    /// Fused layer groups (conv + activation + pool) in one pass
+    Fused,
+    /// ARMv7E-M DSP inner loops (SXTB16/SMLAD; emulated exactly on the host)
+    Simd,
 }
 
 impl From<KernelsArg> for Kernels {
     fn from(k: KernelsArg) -> Kernels {
         match k {
             KernelsArg::Reference => Kernels::Reference,
+            KernelsArg::Fused => Kernels::Fused,
+            KernelsArg::Simd => Kernels::Simd,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum WeightsArg {
+    Int8,
+    Int4,
+}
+
+impl From<WeightsArg> for WeightFormat {
+    fn from(w: WeightsArg) -> WeightFormat {
+        match w {
+            WeightsArg::Int8 => WeightFormat::Int8,
+            WeightsArg::Int4 => WeightFormat::Int4,
         }
     }
 }
@@ -58,18 +86,30 @@ fn bad_input(e: impl Into<anyhow::Error>) -> Failure {
     Failure::new(EXIT_BAD_INPUT, e)
 }
 
-/// Reads a `.tflite` (imported) or `.tbm` file; returns the `.tbm` image and its interpreter.
-fn load(path: &Path) -> Result<(Vec<u8>, Interpreter), Failure> {
+/// Reads a `.tflite` (imported with `weights`, default int8) or `.tbm` file;
+/// returns the `.tbm` image and its interpreter.
+fn load(path: &Path, weights: Option<WeightsArg>) -> Result<(Vec<u8>, Interpreter), Failure> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display())).map_err(bad_input)?;
-    let image = tinybench_model::load(&bytes, path).map_err(bad_input)?;
+    let is_tbm = tinybench_model::is_tbm(&bytes);
+    let image = match weights {
+        None => tinybench_model::load(&bytes, path).map_err(bad_input)?,
+        Some(_) if is_tbm => {
+            return Err(bad_input(anyhow!(
+                "{}: --weights applies to .tflite models; a .tbm file keeps the weights it was imported with \
+                 (re-import the .tflite with `tinybench model import --weights ...`)",
+                path.display()
+            )));
+        }
+        Some(w) => tinybench_model::import(&bytes, path, w.into()).map_err(bad_input)?,
+    };
     let interp = Interpreter::new(&image).with_context(|| path.display().to_string()).map_err(bad_input)?;
     Ok((image, interp))
 }
 
 pub fn model(args: ModelArgs) -> Result<u8, Failure> {
     match args.command {
-        ModelCommand::Import { model, output } => {
-            let (image, interp) = load(&model)?;
+        ModelCommand::Import { model, output, weights } => {
+            let (image, interp) = load(&model, weights)?;
             let view = interp.model().map_err(bad_input)?;
             print!("{}", tinybench_model::report::table(&view).map_err(bad_input)?);
             std::fs::write(&output, &image)
@@ -78,8 +118,8 @@ pub fn model(args: ModelArgs) -> Result<u8, Failure> {
             println!("wrote {} ({} bytes)", output.display(), image.len());
             Ok(0)
         }
-        ModelCommand::Run { model, input, output, kernels } => {
-            let (_, interp) = load(&model)?;
+        ModelCommand::Run { model, input, output, kernels, weights } => {
+            let (_, interp) = load(&model, weights)?;
             let view = interp.model().map_err(bad_input)?;
             let (in_len, out_len) = (view.input().len, view.output().len);
             let samples =

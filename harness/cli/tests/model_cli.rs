@@ -20,22 +20,85 @@ fn import_then_run_is_bit_exact_with_litert() {
     let import = tinybench(&["model".as_ref(), "import".as_ref(), model.as_os_str(), "-o".as_ref(), tbm.as_os_str()]);
     assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
     let inputs = shared("kws/inputs.bin");
+    for kernels in ["reference", "fused", "simd"] {
+        let run = tinybench(&[
+            "model".as_ref(),
+            "run".as_ref(),
+            tbm.as_os_str(),
+            "--input".as_ref(),
+            inputs.as_os_str(),
+            "--output".as_ref(),
+            out.as_os_str(),
+            "--kernels".as_ref(),
+            kernels.as_ref(),
+        ]);
+        assert!(run.status.success(), "{kernels}: {}", String::from_utf8_lossy(&run.stderr));
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        // 2 x 8000 B ping-pong + the fused conv+pool group's 64 B output.
+        assert!(stdout.contains("arena peak: 16064 bytes"), "{stdout}");
+        assert!(stdout.contains("DEPTHWISE_CONV_2D  1x25x5x64"), "{stdout}");
+        assert!(stdout.contains(&format!("with the {kernels} kernels")), "{stdout}");
+        assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(shared("kws/outputs.bin")).unwrap(), "{kernels}");
+    }
+}
+
+#[test]
+fn int4_import_runs_alike_with_every_kernel_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = shared("kws/kws_ref_model.tflite");
+    let inputs = shared("kws/inputs.bin");
+    let (tbm8, tbm4) = (dir.path().join("kws8.tbm"), dir.path().join("kws4.tbm"));
+    for (tbm, weights) in [(&tbm8, "int8"), (&tbm4, "int4")] {
+        let import = tinybench(&[
+            "model".as_ref(),
+            "import".as_ref(),
+            model.as_os_str(),
+            "-o".as_ref(),
+            tbm.as_os_str(),
+            "--weights".as_ref(),
+            weights.as_ref(),
+        ]);
+        assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
+    }
+    let size = |p: &Path| std::fs::metadata(p).unwrap().len();
+    assert!(size(&tbm4) < size(&tbm8), "int4 {} B vs int8 {} B", size(&tbm4), size(&tbm8));
+    let mut outputs = Vec::new();
+    for kernels in ["reference", "fused", "simd"] {
+        let out = dir.path().join(format!("{kernels}.bin"));
+        // Straight from the .tflite with --weights int4: the same model as kws4.tbm.
+        let run = tinybench(&[
+            "model".as_ref(),
+            "run".as_ref(),
+            model.as_os_str(),
+            "--weights".as_ref(),
+            "int4".as_ref(),
+            "--input".as_ref(),
+            inputs.as_os_str(),
+            "--output".as_ref(),
+            out.as_os_str(),
+            "--kernels".as_ref(),
+            kernels.as_ref(),
+        ]);
+        assert!(run.status.success(), "{kernels}: {}", String::from_utf8_lossy(&run.stderr));
+        outputs.push(std::fs::read(&out).unwrap());
+    }
+    assert_eq!(outputs[0], outputs[1], "fused differs from reference on int4");
+    assert_eq!(outputs[0], outputs[2], "simd differs from reference on int4");
+    // --weights re-imports .tflite files only; a .tbm keeps its weights: exit 2 with a hint.
+    let out = dir.path().join("x.bin");
     let run = tinybench(&[
         "model".as_ref(),
         "run".as_ref(),
-        tbm.as_os_str(),
+        tbm4.as_os_str(),
+        "--weights".as_ref(),
+        "int4".as_ref(),
         "--input".as_ref(),
         inputs.as_os_str(),
         "--output".as_ref(),
         out.as_os_str(),
-        "--kernels".as_ref(),
-        "reference".as_ref(),
     ]);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    assert!(stdout.contains("arena peak: 16000 bytes"), "{stdout}");
-    assert!(stdout.contains("DEPTHWISE_CONV_2D  1x25x5x64"), "{stdout}");
-    assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(shared("kws/outputs.bin")).unwrap());
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("--weights applies to .tflite models"));
 }
 
 #[test]

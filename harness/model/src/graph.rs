@@ -47,7 +47,10 @@ pub enum LayerOp {
 /// Filter, bias and per-channel (or per-tensor) requantization.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Weights {
+    /// One value per weight, in the TFLite layout; `-7..=7` when `int4`.
     pub filter: Vec<i8>,
+    /// Store the filter packed two weights a byte (`.tbm` v2 int4 layers).
+    pub int4: bool,
     pub bias: Option<Vec<i32>>,
     pub output_multiplier: Vec<i32>,
     pub output_shift: Vec<i32>,

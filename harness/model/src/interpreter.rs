@@ -1,7 +1,7 @@
 //! Host interpreter: runs a `.tbm` image (in memory) with a kernel set,
 //! through the same no-`alloc` engine the firmware links.
 
-use tinybench_kernels::kernel_set::{KernelSet, Reference};
+use tinybench_kernels::kernel_set::{Fused, KernelSet, Reference, Simd};
 use tinybench_kernels::tbm::{self, Model, Tensor};
 
 use crate::Error;
@@ -9,14 +9,23 @@ use crate::Error;
 /// Kernel sets selectable at run time on the host.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Kernels {
+    /// Plain loops, one layer at a time (TFLite reference kernels).
     #[default]
     Reference,
+    /// Fused layer groups in one pass.
+    Fused,
+    /// ARMv7E-M DSP inner loops (portable models of the instructions on the host).
+    Simd,
 }
 
 impl Kernels {
+    pub const ALL: [Kernels; 3] = [Kernels::Reference, Kernels::Fused, Kernels::Simd];
+
     pub fn name(self) -> &'static str {
         match self {
             Kernels::Reference => Reference::NAME,
+            Kernels::Fused => Fused::NAME,
+            Kernels::Simd => Simd::NAME,
         }
     }
 }
@@ -82,6 +91,8 @@ impl Interpreter {
         let mut output = vec![0i8; model.output().len];
         match kernels {
             Kernels::Reference => tbm::run::<Reference>(&model, &mut arena, input, &mut output, observe),
+            Kernels::Fused => tbm::run::<Fused>(&model, &mut arena, input, &mut output, observe),
+            Kernels::Simd => tbm::run::<Simd>(&model, &mut arena, input, &mut output, observe),
         }
         .map_err(Error::Run)?;
         Ok(output)

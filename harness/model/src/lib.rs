@@ -17,6 +17,7 @@
 
 pub mod flatbuf;
 pub mod graph;
+pub mod int4;
 pub mod interpreter;
 pub mod plan;
 pub mod report;
@@ -50,6 +51,21 @@ pub enum Error {
     Run(TbmError),
 }
 
+/// How an imported model stores its filters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum WeightFormat {
+    /// As in the `.tflite` file: int8.
+    #[default]
+    Int8,
+    /// Requantized to int4 per channel ([`int4::to_int4`]), packed two a byte.
+    Int4,
+}
+
+/// Whether `bytes` are a `.tbm` file (by its magic), not a `.tflite` one.
+pub fn is_tbm(bytes: &[u8]) -> bool {
+    bytes.starts_with(&tinybench_kernels::tbm::MAGIC)
+}
+
 /// Imports a `.tflite` file or loads a `.tbm` file, by content (the `.tbm`
 /// magic), and returns the `.tbm` image.
 ///
@@ -60,8 +76,19 @@ pub fn load(bytes: &[u8], path: &Path) -> Result<Vec<u8>, Error> {
         tinybench_kernels::tbm::Model::parse(bytes).map_err(Error::Tbm)?;
         return Ok(bytes.to_vec());
     }
+    import(bytes, path, WeightFormat::Int8)
+}
+
+/// Imports a `.tflite` file with the given weight format and returns the `.tbm` image.
+///
+/// # Errors
+/// Any import error; [`Error::Unsupported`] if `weights` cannot represent a layer.
+pub fn import(bytes: &[u8], path: &Path, weights: WeightFormat) -> Result<Vec<u8>, Error> {
     let graph = tflite::import(bytes, path, Flavor::LiteRt)?;
-    compile(&graph)
+    match weights {
+        WeightFormat::Int8 => compile(&graph),
+        WeightFormat::Int4 => compile(&int4::to_int4(&graph, path)?),
+    }
 }
 
 /// Plans memory for `graph` and writes its `.tbm` image.

@@ -9,8 +9,18 @@
 //! collide with an already placed tensor that is alive at the same time.
 //! Not optimal in general (that is NP-hard), but good for chains and
 //! residual blocks, and deterministic.
+//!
+//! **Fused schedule.** [`fuse_next`] marks layer groups a fusing kernel set
+//! runs in one pass: a CONV_2D or DEPTHWISE_CONV_2D, then a standalone RELU
+//! and/or an AVERAGE/MAX_POOL_2D, each reading only the previous layer's
+//! output, which nothing else reads. The marks go into the `.tbm` file
+//! (`FLAG_FUSE_NEXT`), so the firmware does not re-derive them. One plan
+//! serves both schedules: every intermediate tensor keeps its buffer (the
+//! unfused sets write it), and the group's input stays alive until the
+//! group's last layer, because the fused pass reads it while writing the
+//! group's output.
 
-use crate::graph::Graph;
+use crate::graph::{Graph, LayerOp};
 
 /// Alignment of every tensor in the arena (room for 128-bit SIMD loads).
 pub const ALIGN: usize = 16;
@@ -21,10 +31,61 @@ pub struct Plan {
     pub offsets: Vec<usize>,
     /// Arena bytes needed: the highest end of any tensor.
     pub arena_bytes: usize,
+    /// Per layer: it forms one fused group with the next layer ([`fuse_next`]).
+    pub fuse_next: Vec<bool>,
+}
+
+/// Per layer: whether it and the next layer form a fused group (see the module docs).
+pub fn fuse_next(graph: &Graph) -> Vec<bool> {
+    let n = graph.layers.len();
+    let mut readers = vec![0usize; graph.tensors.len()];
+    for layer in &graph.layers {
+        for &t in &layer.inputs {
+            readers[t] += 1;
+        }
+    }
+    // `layers[i]`'s output feeds only `layers[i + 1]`, as its sole input.
+    let chained = |i: usize| {
+        let (this, next) = (&graph.layers[i], &graph.layers[i + 1]);
+        next.inputs == [this.output] && readers[this.output] == 1 && this.output != graph.output
+    };
+    let mut fuse = vec![false; n];
+    for i in 0..n {
+        let shape = match &graph.layers[i].op {
+            LayerOp::Conv2d(p) => (p.batches, p.output_shape()),
+            LayerOp::DepthwiseConv2d(p) => (p.batches, p.output_shape()),
+            _ => continue,
+        };
+        let mut last = i;
+        let mut relu_done = false;
+        while last + 1 < n && chained(last) {
+            let fits = match &graph.layers[last + 1].op {
+                LayerOp::Relu(r) => !relu_done && r.size == shape.0 * shape.1.len(),
+                LayerOp::AveragePool2d(p) | LayerOp::MaxPool2d(p) => p.batches == shape.0 && p.input == shape.1,
+                _ => false,
+            };
+            if !fits {
+                break;
+            }
+            fuse[last] = true;
+            last += 1;
+            match graph.layers[last].op {
+                LayerOp::Relu(_) => relu_done = true,
+                // A pool ends the group.
+                _ => break,
+            }
+        }
+    }
+    fuse
 }
 
 /// `(first, last)` layer index during which each tensor is alive.
 pub fn lifetimes(graph: &Graph) -> Vec<(usize, usize)> {
+    lifetimes_fused(graph, &vec![false; graph.layers.len()])
+}
+
+/// [`lifetimes`], with each fused group's input kept alive to the group's end.
+pub fn lifetimes_fused(graph: &Graph, fuse_next: &[bool]) -> Vec<(usize, usize)> {
     let n = graph.layers.len();
     let mut life = vec![(usize::MAX, 0usize); graph.tensors.len()];
     life[graph.input] = (0, 0);
@@ -44,11 +105,23 @@ pub fn lifetimes(graph: &Graph) -> Vec<(usize, usize)> {
             *l = (0, 0);
         }
     }
+    let mut first = 0;
+    while first < n {
+        let mut last = first;
+        while last < n && fuse_next.get(last) == Some(&true) {
+            last += 1;
+        }
+        for &t in &graph.layers[first].inputs {
+            life[t].1 = life[t].1.max(last);
+        }
+        first = last + 1;
+    }
     life
 }
 
 pub fn plan(graph: &Graph) -> Plan {
-    let life = lifetimes(graph);
+    let fuse = fuse_next(graph);
+    let life = lifetimes_fused(graph, &fuse);
     let sizes: Vec<usize> = graph.tensors.iter().map(|t| t.len()).collect();
     let mut order: Vec<usize> = (0..sizes.len()).collect();
     // Largest first; ties by index so the plan is deterministic.
@@ -74,7 +147,7 @@ pub fn plan(graph: &Graph) -> Plan {
         placed.push(t);
     }
     let arena_bytes = (0..sizes.len()).map(|t| offsets[t] + sizes[t]).max().unwrap_or(0);
-    Plan { offsets, arena_bytes }
+    Plan { offsets, arena_bytes, fuse_next: fuse }
 }
 
 #[cfg(test)]

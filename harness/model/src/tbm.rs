@@ -5,10 +5,11 @@
 //! in step.
 
 use tinybench_kernels::conv2d::Padding;
+use tinybench_kernels::filter::pack_int4;
 use tinybench_kernels::fully_connected::Rounding;
 use tinybench_kernels::tbm::{
-    BLOB_ALIGN, BLOB_SLOTS, FLAG_HAS_BIAS, HEADER_LEN, LAYER_ENTRY_LEN, MAGIC, NO_TENSOR, OpCode, PARAM_SLOTS,
-    TENSOR_ENTRY_LEN, VERSION, crc32,
+    BLOB_ALIGN, BLOB_SLOTS, FLAG_FUSE_NEXT, FLAG_HAS_BIAS, FLAG_INT4, HEADER_LEN, LAYER_ENTRY_LEN, MAGIC, NO_TENSOR,
+    OpCode, PARAM_SLOTS, TENSOR_ENTRY_LEN, VERSION, crc32,
 };
 
 use crate::Error;
@@ -203,6 +204,19 @@ pub fn write(graph: &Graph, plan: &Plan) -> Result<Vec<u8>, Error> {
             LayerOp::SoftmaxLut { table, .. } => {
                 [table.iter().flat_map(|x| x.to_le_bytes()).collect(), Vec::new(), Vec::new(), Vec::new()]
             }
+            _ if w.int4 => {
+                if let Some(&v) = w.filter.iter().find(|v| !(-8..=7).contains(*v)) {
+                    return Err(Error::TooLarge(format!("layer {i}: weight {v} does not fit int4")));
+                }
+                let mut packed = vec![0u8; w.filter.len().div_ceil(2)];
+                pack_int4(&w.filter, &mut packed);
+                [
+                    packed,
+                    w.bias.as_deref().map(words).unwrap_or_default(),
+                    words(&w.output_multiplier),
+                    words(&w.output_shift),
+                ]
+            }
             _ => [
                 w.filter.iter().map(|&b| b as u8).collect(),
                 w.bias.as_deref().map(words).unwrap_or_default(),
@@ -224,7 +238,10 @@ pub fn write(graph: &Graph, plan: &Plan) -> Result<Vec<u8>, Error> {
         let at = layer_table + i * LAYER_ENTRY_LEN;
         let e = &mut out[at..at + LAYER_ENTRY_LEN];
         e[0] = op as u8;
-        e[1] = if w.bias.is_some() { FLAG_HAS_BIAS } else { 0 };
+        let fuse = plan.fuse_next.get(i).copied().unwrap_or(false);
+        e[1] = if w.bias.is_some() { FLAG_HAS_BIAS } else { 0 }
+            | if fuse { FLAG_FUSE_NEXT } else { 0 }
+            | if w.int4 { FLAG_INT4 } else { 0 };
         e[2..4].copy_from_slice(&u16_field(layer.source_index, "operator index")?.to_le_bytes());
         e[4..6].copy_from_slice(&u16_field(layer.inputs[0], "tensor index")?.to_le_bytes());
         let second = layer.inputs.get(1).map_or(Ok(NO_TENSOR), |&t| u16_field(t, "tensor index"))?;
@@ -250,8 +267,12 @@ pub fn write(graph: &Graph, plan: &Plan) -> Result<Vec<u8>, Error> {
 
 #[cfg(test)]
 mod tests {
+    use tinybench_kernels::activation::{FusedActivation, ReluParams};
+    use tinybench_kernels::conv2d::{ConvParams, Shape};
     use tinybench_kernels::fully_connected::{FullyConnectedParams, Rounding};
-    use tinybench_kernels::tbm::{Layer as TbmLayer, Model};
+    use tinybench_kernels::kernel_set::{Fused, Reference, Simd};
+    use tinybench_kernels::pool::PoolParams;
+    use tinybench_kernels::tbm::{Layer as TbmLayer, LayerFilter, Model, TbmError};
 
     use super::*;
     use crate::graph::{Layer, TensorInfo, Weights};
@@ -278,6 +299,7 @@ mod tests {
                 output: 1,
                 weights: Weights {
                     filter: vec![1, -1],
+                    int4: false,
                     bias: Some(vec![5]),
                     output_multiplier: vec![1 << 30],
                     output_shift: vec![0],
@@ -298,8 +320,8 @@ mod tests {
             bytes.chunks(16).map(|c| c.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")).collect();
         #[rustfmt::skip]
         let expected = [
-            // header: magic, version 1, header 32, file 256 B, CRC-32, 2 tensors, 1 layer, arena 17 B, in 0, out 1, weights at 192
-            "54 42 4d 00 01 00 20 00 00 01 00 00 CR CR CR CR",
+            // header: magic, version 2, header 32, file 256 B, CRC-32, 2 tensors, 1 layer, arena 17 B, in 0, out 1, weights at 192
+            "54 42 4d 00 02 00 20 00 00 01 00 00 CR CR CR CR",
             "02 00 01 00 11 00 00 00 00 00 01 00 c0 00 00 00",
             // tensor 0: arena 0, 2 bytes, rank 2, dims 1 2 0 0, pad | tensor 1 starts at 52
             "00 00 00 00 02 00 00 00 02 00 01 00 02 00 00 00",
@@ -362,7 +384,9 @@ mod tests {
         for (i, layer) in graph.layers.iter().enumerate() {
             let read = model.layer(i).unwrap();
             let same = match (&layer.op, &read) {
-                (LayerOp::Conv2d(a), TbmLayer::Conv2d(b, w)) => a == b && w.filter == layer.weights.filter.as_slice(),
+                (LayerOp::Conv2d(a), TbmLayer::Conv2d(b, w)) => {
+                    a == b && w.filter == LayerFilter::Int8(layer.weights.filter.as_slice())
+                }
                 (LayerOp::DepthwiseConv2d(a), TbmLayer::DepthwiseConv2d(b, w)) => {
                     a == b && w.output_multiplier == layer.weights.output_multiplier.as_slice()
                 }
@@ -378,5 +402,138 @@ mod tests {
             };
             assert!(same, "layer {i}: {:?} vs {read:?}", layer.op);
         }
+    }
+
+    /// Re-stamps the CRC after a test edits the bytes.
+    fn restamp(bytes: &mut [u8]) {
+        let crc = crc32(&bytes[16..]);
+        bytes[12..16].copy_from_slice(&crc.to_le_bytes());
+    }
+
+    #[test]
+    fn version_1_files_are_still_read_without_the_v2_flags() {
+        let mut bytes = write(&example(), &crate::plan::plan(&example())).unwrap();
+        bytes[4] = 1;
+        restamp(&mut bytes);
+        assert_eq!(Model::parse(&bytes).unwrap().version(), 1);
+        // Layer 0's flags byte is at 72 + 1: the int4 flag is unknown to v1.
+        bytes[73] |= FLAG_INT4;
+        restamp(&mut bytes);
+        assert_eq!(Model::parse(&bytes).unwrap_err(), TbmError::BadLayer { layer: 0, what: "unknown flag bits" });
+        bytes[4] = 3;
+        restamp(&mut bytes);
+        assert_eq!(Model::parse(&bytes).unwrap_err(), TbmError::UnsupportedVersion { found: 3 });
+    }
+
+    /// conv (int4 filter) -> RELU -> MAX_POOL: one fused group of three layers.
+    fn fused_int4_chain() -> Graph {
+        let tensor = |shape: Vec<usize>| TensorInfo { name: String::new(), shape, scale: 0.5, zero_point: -3 };
+        let conv = ConvParams {
+            batches: 1,
+            input: Shape { height: 5, width: 4, channels: 3 },
+            filter_height: 3,
+            filter_width: 2,
+            output_channels: 3,
+            stride_height: 1,
+            stride_width: 1,
+            dilation_height: 1,
+            dilation_width: 1,
+            padding: Padding::Same,
+            input_offset: 3,
+            output_offset: -3,
+            activation_min: -128,
+            activation_max: 127,
+        };
+        let shape = conv.output_shape();
+        let pool = PoolParams {
+            batches: 1,
+            input: shape,
+            filter_height: 2,
+            filter_width: 2,
+            stride_height: 2,
+            stride_width: 2,
+            padding: Padding::Valid,
+            activation_min: -128,
+            activation_max: 127,
+        };
+        let out = pool.output_shape();
+        let relu = ReluParams::new(FusedActivation::Relu6, shape.len(), (0.5, -3), (0.25, -10));
+        let layer = |op, inputs, output, weights| Layer { source_index: output - 1, op, inputs, output, weights };
+        Graph {
+            tensors: vec![
+                tensor(vec![1, 5, 4, 3]),
+                tensor(vec![1, shape.height, shape.width, 3]),
+                tensor(vec![1, shape.height, shape.width, 3]),
+                tensor(vec![1, out.height, out.width, 3]),
+            ],
+            layers: vec![
+                layer(
+                    LayerOp::Conv2d(conv),
+                    vec![0],
+                    1,
+                    Weights {
+                        filter: (0..conv.filter_len()).map(|i| ((i * 5 % 15) as i8) - 7).collect(),
+                        int4: true,
+                        bias: Some(vec![40, -7, 3]),
+                        output_multiplier: vec![1 << 30; 3],
+                        output_shift: vec![-2, -1, -3],
+                    },
+                ),
+                layer(LayerOp::Relu(relu), vec![1], 2, Weights::default()),
+                layer(LayerOp::MaxPool2d(pool), vec![2], 3, Weights::default()),
+            ],
+            input: 0,
+            output: 3,
+        }
+    }
+
+    #[test]
+    fn a_fused_int4_group_is_marked_packed_and_runs_alike_in_every_set() {
+        let graph = fused_int4_chain();
+        let plan = crate::plan::plan(&graph);
+        assert_eq!(plan.fuse_next, [true, true, false]);
+        // The group's input (tensor 0) stays alive until the pool (layer 2) has written.
+        assert_eq!(crate::plan::lifetimes_fused(&graph, &plan.fuse_next)[0], (0, 2));
+        let bytes = write(&graph, &plan).unwrap();
+        let interp = crate::Interpreter::new(&bytes).unwrap();
+        let model = interp.model().unwrap();
+        let flags: Vec<u8> = (0..3).map(|i| model.entry(i).unwrap().flags).collect();
+        assert_eq!(flags, [FLAG_HAS_BIAS | FLAG_FUSE_NEXT | FLAG_INT4, FLAG_FUSE_NEXT, 0]);
+        assert_eq!(model.group_end(0), Ok(2));
+        let TbmLayer::Conv2d(_, w) = model.layer(0).unwrap() else { panic!("layer 0 is the conv") };
+        let LayerFilter::Int4(filter) = w.filter else { panic!("int4 filter") };
+        // 54 weights in 27 bytes; unpacking gives back the graph's values.
+        assert_eq!(filter.bytes().len(), 27);
+        let values: Vec<i8> = (0..54).map(|i| tinybench_kernels::filter::Filter::at(&filter, i)).collect();
+        assert_eq!(values, graph.layers[0].weights.filter);
+
+        let input: Vec<i8> = (0..60).map(|i| (i * 29 % 256) as u8 as i8).collect();
+        type Runner<'r> = dyn FnMut(&mut [i8], &mut [i8]) -> Result<(), TbmError> + 'r;
+        let run = |f: &mut Runner<'_>| {
+            let mut arena = vec![0i8; model.arena_bytes()];
+            let mut out = vec![0i8; model.output().len];
+            f(&mut arena, &mut out).unwrap();
+            out
+        };
+        let reference = run(&mut |a, o| tinybench_kernels::tbm::run::<Reference>(&model, a, &input, o, &mut |_, _| {}));
+        let mut observed = Vec::new();
+        let fused = run(&mut |a, o| {
+            tinybench_kernels::tbm::run::<Fused>(&model, a, &input, o, &mut |layer, _| observed.push(layer))
+        });
+        // The group ran as one pass: only its last layer is observed.
+        assert_eq!(observed, [2]);
+        let simd = run(&mut |a, o| tinybench_kernels::tbm::run::<Simd>(&model, a, &input, o, &mut |_, _| {}));
+        assert_eq!(fused, reference);
+        assert_eq!(simd, reference);
+        assert!(reference.iter().any(|&v| v != reference[0]), "a degenerate test output: {reference:?}");
+    }
+
+    #[test]
+    fn a_fusion_mark_on_layers_that_cannot_fuse_is_refused() {
+        // Mark the (only) FULLY_CONNECTED layer of the example as fusing with a next layer it does not have.
+        let mut bytes = write(&example(), &crate::plan::plan(&example())).unwrap();
+        bytes[73] |= FLAG_FUSE_NEXT;
+        restamp(&mut bytes);
+        assert!(matches!(Model::parse(&bytes), Err(TbmError::BadLayer { layer: 0, .. })));
     }
 }

@@ -571,7 +571,13 @@ impl<'a> Importer<'a> {
                 output_multiplier.push(m);
                 output_shift.push(s);
             }
-            Ok(Weights { filter: data.iter().map(|&b| b as i8).collect(), bias, output_multiplier, output_shift })
+            Ok(Weights {
+                filter: data.iter().map(|&b| b as i8).collect(),
+                int4: false,
+                bias,
+                output_multiplier,
+                output_shift,
+            })
         };
 
         Ok(match code {

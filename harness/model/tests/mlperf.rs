@@ -2,11 +2,14 @@
 //! Tiny models in `../shared/mlperf-tiny/` (see its README): every op's
 //! output for sample 0 first, to localize a mismatch, then all 32 samples.
 //! The models without vectors (ic, vww, strww) must import and run.
+//! Every kernel set (`reference`, `fused`, `simd`) must match the vectors;
+//! int4 variants (lossy, no LiteRT reference) must agree across the sets.
 
 use std::path::{Path, PathBuf};
 
+use tinybench_kernels::tbm::FLAG_FUSE_NEXT;
 use tinybench_kernels::tbm::Model;
-use tinybench_model::{Flavor, Interpreter, Kernels, tflite};
+use tinybench_model::{Flavor, Interpreter, Kernels, WeightFormat, tflite};
 
 fn shared(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/mlperf-tiny").join(rel)
@@ -57,17 +60,32 @@ fn every_op_matches(dir: &str, model: &str) {
     }
 }
 
-/// Runs all samples of `inputs.bin` and compares with `outputs.bin`.
-fn all_samples_match(dir: &str, model: &str) {
+/// Runs all samples of `inputs.bin` with `kernels` and compares with `outputs.bin`.
+fn all_samples_match(dir: &str, model: &str, kernels: Kernels) {
     let interp = interpreter(&format!("{dir}/{model}"));
     let (input, output) = (as_i8(read(&format!("{dir}/inputs.bin"))), as_i8(read(&format!("{dir}/outputs.bin"))));
     let (in_len, out_len) = (interp.input().unwrap().len, interp.output().unwrap().len);
     assert_eq!(input.len() / in_len, 32);
     assert_eq!(output.len() / out_len, 32);
     for (sample, (x, expected)) in input.chunks_exact(in_len).zip(output.chunks_exact(out_len)).enumerate() {
-        let got = interp.run(Kernels::Reference, x).unwrap();
-        assert_eq!(got, expected, "{dir} sample {sample}");
+        let got = interp.run(kernels, x).unwrap();
+        assert_eq!(got, expected, "{dir} sample {sample} with the {} kernels", kernels.name());
     }
+}
+
+/// Sample 0 with `kernels`: every layer output it exposes (a fused group
+/// shows only its last layer) equals the reference's for that layer.
+fn observed_layers_match_reference(interp: &Interpreter, input: &[i8], kernels: Kernels) -> usize {
+    let mut reference: Vec<Vec<i8>> = Vec::new();
+    interp.run_observed(Kernels::Reference, input, &mut |_, out| reference.push(out.to_vec())).unwrap();
+    let mut seen = 0;
+    interp
+        .run_observed(kernels, input, &mut |layer, out| {
+            assert_eq!(out, reference[layer].as_slice(), "layer {layer} with the {} kernels", kernels.name());
+            seen += 1;
+        })
+        .unwrap();
+    seen
 }
 
 #[test]
@@ -77,7 +95,28 @@ fn kws_sample0_every_op_matches_litert() {
 
 #[test]
 fn kws_32_samples_match_litert() {
-    all_samples_match("kws", "kws_ref_model.tflite");
+    all_samples_match("kws", "kws_ref_model.tflite", Kernels::Reference);
+}
+
+#[test]
+fn kws_32_samples_match_litert_fused() {
+    all_samples_match("kws", "kws_ref_model.tflite", Kernels::Fused);
+}
+
+#[test]
+fn kws_32_samples_match_litert_simd() {
+    all_samples_match("kws", "kws_ref_model.tflite", Kernels::Simd);
+}
+
+#[test]
+fn kws_fused_and_simd_layers_match_reference() {
+    let interp = interpreter("kws/kws_ref_model.tflite");
+    let input = as_i8(read("kws/inputs.bin"));
+    let sample = &input[..interp.input().unwrap().len];
+    let layers = interp.model().unwrap().layer_count();
+    assert_eq!(observed_layers_match_reference(&interp, sample, Kernels::Simd), layers);
+    // The last conv and the average pool run as one group: one layer fewer to observe.
+    assert_eq!(observed_layers_match_reference(&interp, sample, Kernels::Fused), layers - 1);
 }
 
 #[test]
@@ -87,7 +126,50 @@ fn ad_sample0_every_op_matches_litert() {
 
 #[test]
 fn ad_32_samples_match_litert() {
-    all_samples_match("ad", "ad01_int8.tflite");
+    all_samples_match("ad", "ad01_int8.tflite", Kernels::Reference);
+}
+
+#[test]
+fn ad_32_samples_match_litert_fused() {
+    all_samples_match("ad", "ad01_int8.tflite", Kernels::Fused);
+}
+
+#[test]
+fn ad_32_samples_match_litert_simd() {
+    all_samples_match("ad", "ad01_int8.tflite", Kernels::Simd);
+}
+
+/// int4 is lossy: no LiteRT reference. Every kernel set must give the same
+/// bytes on all 32 samples, and the filters must take about half the bytes.
+fn int4_kernel_sets_agree(dir: &str, model: &str) {
+    let rel = format!("{dir}/{model}");
+    let int8 = tinybench_model::import(&read(&rel), &shared(&rel), WeightFormat::Int8).unwrap();
+    let int4 = tinybench_model::import(&read(&rel), &shared(&rel), WeightFormat::Int4).unwrap();
+    assert!(int4.len() < int8.len() * 3 / 4, "{dir}: int4 image {} B vs int8 {} B", int4.len(), int8.len());
+    let interp = Interpreter::new(&int4).unwrap();
+    let input = as_i8(read(&format!("{dir}/inputs.bin")));
+    let in_len = interp.input().unwrap().len;
+    let mut differs_from_int8 = false;
+    let int8_interp = Interpreter::new(&int8).unwrap();
+    for (sample, x) in input.chunks_exact(in_len).enumerate() {
+        let reference = interp.run(Kernels::Reference, x).unwrap();
+        for kernels in [Kernels::Fused, Kernels::Simd] {
+            assert_eq!(interp.run(kernels, x).unwrap(), reference, "{dir} int4 sample {sample}, {}", kernels.name());
+        }
+        differs_from_int8 |= int8_interp.run(Kernels::Reference, x).unwrap() != reference;
+    }
+    // The int4 filters really are in use (a 4-bit model does not reproduce the 8-bit one).
+    assert!(differs_from_int8, "{dir}: int4 outputs identical to int8 on every sample");
+}
+
+#[test]
+fn kws_int4_every_kernel_set_agrees() {
+    int4_kernel_sets_agree("kws", "kws_ref_model.tflite");
+}
+
+#[test]
+fn ad_int4_every_kernel_set_agrees() {
+    int4_kernel_sets_agree("ad", "ad01_int8.tflite");
 }
 
 /// Imports a model without reference vectors and runs a deterministic input.
@@ -144,8 +226,13 @@ fn kws_layer_table_and_plan() {
     );
     // First conv: 25x5x64 outputs x (10x4x1) taps = 320_000 MACs.
     assert_eq!(rows[0].macs, 25 * 5 * 64 * 40);
-    // Two 25x5x64 int8 buffers ping-pong: 8000 bytes each (+ the 490-byte input is dead by then).
-    assert_eq!(model.arena_bytes(), 16_000);
+    // Two 25x5x64 int8 buffers ping-pong: 8000 bytes each (+ the 490-byte input is dead by then),
+    // plus the pool's 64-byte output: the last conv and the pool form a fused group, so the
+    // conv's input stays alive until the pool has written (see plan::fuse_next).
+    assert_eq!(model.arena_bytes(), 16_064);
+    let fused: Vec<usize> =
+        (0..model.layer_count()).filter(|&i| model.entry(i).unwrap().flags & FLAG_FUSE_NEXT != 0).collect();
+    assert_eq!(fused, [8]);
 }
 
 #[test]

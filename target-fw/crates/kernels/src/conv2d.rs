@@ -86,6 +86,18 @@ pub struct ConvWeights<'a, F = &'a [i8]> {
     pub output_shift: &'a [i32],
 }
 
+impl<'a, F> ConvWeights<'a, F> {
+    /// The same bias and requantization with another filter (storage).
+    pub fn with_filter<G>(&self, filter: G) -> ConvWeights<'a, G> {
+        ConvWeights {
+            filter,
+            bias: self.bias,
+            output_multiplier: self.output_multiplier,
+            output_shift: self.output_shift,
+        }
+    }
+}
+
 /// TFLite `ComputeOutSize`.
 pub(crate) const fn out_size(padding: Padding, image: usize, filter: usize, stride: usize, dilation: usize) -> usize {
     let effective_filter = (filter - 1) * dilation + 1;

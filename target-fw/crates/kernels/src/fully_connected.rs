@@ -52,6 +52,18 @@ pub struct FullyConnectedWeights<'a, F = &'a [i8]> {
     pub output_shift: &'a [i32],
 }
 
+impl<'a, F> FullyConnectedWeights<'a, F> {
+    /// The same bias and requantization with another filter (storage).
+    pub fn with_filter<G>(&self, filter: G) -> FullyConnectedWeights<'a, G> {
+        FullyConnectedWeights {
+            filter,
+            bias: self.bias,
+            output_multiplier: self.output_multiplier,
+            output_shift: self.output_shift,
+        }
+    }
+}
+
 impl FullyConnectedParams {
     pub const fn input_len(&self) -> usize {
         self.batches * self.accum_depth

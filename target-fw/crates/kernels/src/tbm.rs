@@ -5,6 +5,9 @@
 //! version, length, CRC-32, every table index, blob bounds and alignment), so
 //! [`run`] only fails on kernel errors. Weights are borrowed in place: the
 //! firmware keeps the file in flash, aligned to 16 bytes.
+//!
+//! Version 2 adds packed int4 filters ([`FLAG_INT4`]) and the fused
+//! schedule ([`FLAG_FUSE_NEXT`]); version 1 files (neither) are still read.
 
 use core::ops::Range;
 
@@ -13,15 +16,19 @@ use crate::activation::ReluParams;
 use crate::add::AddParams;
 use crate::conv2d::{ConvParams, ConvWeights, Padding, Shape};
 use crate::depthwise::DepthwiseParams;
+use crate::filter::Int4;
 use crate::fully_connected::{FullyConnectedParams, FullyConnectedWeights, Rounding};
+use crate::fused::{Epilogue, FusedPool, PoolKind};
 use crate::kernel_set::KernelSet;
 use crate::pool::PoolParams;
 use crate::softmax::{FixedPointSoftmaxParams, SoftmaxShape};
 
 /// First four bytes of every `.tbm` file.
 pub const MAGIC: [u8; 4] = *b"TBM\0";
-/// The format version this reader understands.
-pub const VERSION: u16 = 1;
+/// The format version the writer produces and this reader understands.
+pub const VERSION: u16 = 2;
+/// The oldest version this reader still accepts (v1: no int4, no fusion flags).
+pub const MIN_VERSION: u16 = 1;
 pub const HEADER_LEN: usize = 32;
 pub const TENSOR_ENTRY_LEN: usize = 20;
 pub const LAYER_ENTRY_LEN: usize = 112;
@@ -128,6 +135,12 @@ pub enum TbmError {
     Overlap {
         layer: usize,
     },
+    /// A layer entry is inconsistent (unknown flag bits, an int4 filter of
+    /// the wrong size, a fusion mark on layers that cannot fuse).
+    BadLayer {
+        layer: usize,
+        what: &'static str,
+    },
     Kernel {
         layer: usize,
         error: KernelError,
@@ -147,7 +160,10 @@ impl core::fmt::Display for TbmError {
                 write!(f, "not a .tbm model file (bad magic); convert it with `tinybench model import`")
             }
             TbmError::UnsupportedVersion { found } => {
-                write!(f, ".tbm version {found} is not supported (this build reads {VERSION}); re-import the model")
+                write!(
+                    f,
+                    ".tbm version {found} is not supported (this build reads {MIN_VERSION} to {VERSION}); re-import the model"
+                )
             }
             TbmError::ChecksumMismatch { stored, computed } => write!(
                 f,
@@ -174,6 +190,9 @@ impl core::fmt::Display for TbmError {
                     f,
                     "layer {layer} reads and writes overlapping arena memory; the memory plan is broken, re-import"
                 )
+            }
+            TbmError::BadLayer { layer, what } => {
+                write!(f, "model file is corrupt: layer {layer}: {what}; re-import it")
             }
             TbmError::Kernel { layer, error } => write!(f, "layer {layer}: {error}"),
         }
@@ -223,12 +242,19 @@ impl Tensor {
     }
 }
 
+/// A weighted layer's filter as stored in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayerFilter<'a> {
+    Int8(&'a [i8]),
+    Int4(Int4<'a>),
+}
+
 /// A layer decoded from its table entry, borrowing weights from the file.
 #[derive(Debug, Clone, Copy)]
 pub enum Layer<'a> {
-    Conv2d(ConvParams, ConvWeights<'a>),
-    DepthwiseConv2d(DepthwiseParams, ConvWeights<'a>),
-    FullyConnected(FullyConnectedParams, FullyConnectedWeights<'a>),
+    Conv2d(ConvParams, ConvWeights<'a, LayerFilter<'a>>),
+    DepthwiseConv2d(DepthwiseParams, ConvWeights<'a, LayerFilter<'a>>),
+    FullyConnected(FullyConnectedParams, FullyConnectedWeights<'a, LayerFilter<'a>>),
     AveragePool2d(PoolParams),
     MaxPool2d(PoolParams),
     Add(AddParams),
@@ -268,6 +294,15 @@ pub struct LayerEntry {
 
 /// Layer flag: blob 1 holds a bias.
 pub const FLAG_HAS_BIAS: u8 = 1;
+/// Layer flag (v2): this layer and the next form one fused group — the next
+/// layer (a RELU or a pool) reads only this layer's output, nothing else
+/// does, and the memory plan keeps the group's input alive until the group
+/// ends. A group starts at a CONV_2D or DEPTHWISE_CONV_2D.
+pub const FLAG_FUSE_NEXT: u8 = 2;
+/// Layer flag (v2): blob 0 is a packed int4 filter (see [`crate::filter`]).
+pub const FLAG_INT4: u8 = 4;
+const KNOWN_FLAGS_V1: u8 = FLAG_HAS_BIAS;
+const KNOWN_FLAGS: u8 = FLAG_HAS_BIAS | FLAG_FUSE_NEXT | FLAG_INT4;
 
 impl LayerEntry {
     /// Total bytes of this layer's weight blobs (filter, bias, requantization, tables).
@@ -280,6 +315,7 @@ impl LayerEntry {
 #[derive(Debug, Clone, Copy)]
 pub struct Model<'a> {
     bytes: &'a [u8],
+    version: u16,
     tensor_count: usize,
     layer_count: usize,
     arena_bytes: usize,
@@ -306,7 +342,7 @@ impl<'a> Model<'a> {
             return Err(TbmError::BadMagic);
         }
         let version = u16_at(bytes, 4);
-        if version != VERSION || usize::from(u16_at(bytes, 6)) != HEADER_LEN {
+        if !(MIN_VERSION..=VERSION).contains(&version) || usize::from(u16_at(bytes, 6)) != HEADER_LEN {
             return Err(TbmError::UnsupportedVersion { found: version });
         }
         let file_len = u32_at(bytes, 8) as usize;
@@ -321,6 +357,7 @@ impl<'a> Model<'a> {
         }
         let model = Model {
             bytes,
+            version,
             tensor_count: usize::from(u16_at(bytes, 16)),
             layer_count: usize::from(u16_at(bytes, 18)),
             arena_bytes: u32_at(bytes, 20) as usize,
@@ -361,10 +398,65 @@ impl<'a> Model<'a> {
                     return Err(TbmError::OutOfRange { what: "weight blob of layer", index: l });
                 }
             }
+            let known = if model.version == 1 { KNOWN_FLAGS_V1 } else { KNOWN_FLAGS };
+            if entry.flags & !known != 0 {
+                return Err(TbmError::BadLayer { layer: l, what: "unknown flag bits" });
+            }
             // Decoding checks blob alignment and sizes once, here.
             model.layer(l)?;
         }
+        let mut l = 0;
+        while l < model.layer_count {
+            l = model.group_end(l)? + 1;
+        }
         Ok(model)
+    }
+
+    /// The file's format version.
+    pub fn version(&self) -> u16 {
+        self.version
+    }
+
+    /// The last layer of the fused group starting at layer `first` (`first`
+    /// itself when it is not marked [`FLAG_FUSE_NEXT`]): CONV_2D or
+    /// DEPTHWISE_CONV_2D, then optionally a RELU, then optionally a pool,
+    /// each reading the previous one's output.
+    ///
+    /// # Errors
+    /// [`TbmError::BadLayer`] for a mark that does not describe such a group.
+    pub fn group_end(&self, first: usize) -> Result<usize, TbmError> {
+        let bad = |layer| TbmError::BadLayer { layer, what: "marked to fuse with a layer it cannot fuse with" };
+        let head = self.entry(first)?;
+        if head.flags & FLAG_FUSE_NEXT == 0 {
+            return Ok(first);
+        }
+        if !matches!(head.op, OpCode::Conv2d | OpCode::DepthwiseConv2d) {
+            return Err(bad(first));
+        }
+        let mut last = first;
+        let mut previous = head;
+        let mut seen_relu = false;
+        while previous.flags & FLAG_FUSE_NEXT != 0 {
+            let next_index = last + 1;
+            if next_index >= self.layer_count {
+                return Err(bad(last));
+            }
+            let next = self.entry(next_index)?;
+            let fits = match next.op {
+                OpCode::Relu => !seen_relu && previous.op != OpCode::AveragePool2d && previous.op != OpCode::MaxPool2d,
+                OpCode::AveragePool2d | OpCode::MaxPool2d => true,
+                _ => false,
+            };
+            let pool_ends =
+                matches!(next.op, OpCode::AveragePool2d | OpCode::MaxPool2d) && next.flags & FLAG_FUSE_NEXT != 0;
+            if !fits || pool_ends || next.inputs[0] != previous.output || next.inputs[1] != NO_TENSOR {
+                return Err(bad(last));
+            }
+            seen_relu |= next.op == OpCode::Relu;
+            last = next_index;
+            previous = next;
+        }
+        Ok(last)
     }
 
     pub fn tensor_count(&self) -> usize {
@@ -472,18 +564,32 @@ impl<'a> Model<'a> {
         let p = e.params;
         let u = |i: usize| p[i].max(0) as usize;
         let padding = |i: usize| if p[i] == 0 { Padding::Same } else { Padding::Valid };
-        let conv_weights = || -> Result<ConvWeights<'a>, TbmError> {
+        let filter = |len: usize| -> Result<LayerFilter<'a>, TbmError> {
+            if e.flags & FLAG_INT4 == 0 {
+                return Ok(LayerFilter::Int8(self.blob_i8(index, &e, 0)));
+            }
+            Int4::new(self.blob(index, &e, 0), len)
+                .map(LayerFilter::Int4)
+                .ok_or(TbmError::BadLayer { layer: index, what: "int4 filter blob is not (weights + 1) / 2 bytes" })
+        };
+        let conv_weights = |filter_len: usize| -> Result<ConvWeights<'a, LayerFilter<'a>>, TbmError> {
             Ok(ConvWeights {
-                filter: self.blob_i8(index, &e, 0),
+                filter: filter(filter_len)?,
                 bias: if e.flags & FLAG_HAS_BIAS != 0 { Some(self.blob_i32(index, &e, 1)?) } else { None },
                 output_multiplier: self.blob_i32(index, &e, 2)?,
                 output_shift: self.blob_i32(index, &e, 3)?,
             })
         };
+        let weighted = matches!(e.op, OpCode::Conv2d | OpCode::DepthwiseConv2d | OpCode::FullyConnected);
+        if e.flags & FLAG_INT4 != 0 && !weighted {
+            return Err(TbmError::BadLayer { layer: index, what: "int4 flag on a layer without a filter" });
+        }
         Ok(match e.op {
             OpCode::Conv2d | OpCode::DepthwiseConv2d => {
                 let input = Shape { height: u(1), width: u(2), channels: u(3) };
-                let w = conv_weights()?;
+                // Conv: out_c x fh x fw x in_c; depthwise: fh x fw x (in_c x multiplier).
+                let filter_len = u(4).saturating_mul(u(5)).saturating_mul(u(6)).saturating_mul(u(3));
+                let w = conv_weights(filter_len)?;
                 if e.op == OpCode::Conv2d {
                     Layer::Conv2d(
                         ConvParams {
@@ -527,7 +633,7 @@ impl<'a> Model<'a> {
                 }
             }
             OpCode::FullyConnected => {
-                let w = conv_weights()?;
+                let w = conv_weights(u(1).saturating_mul(u(2)))?;
                 Layer::FullyConnected(
                     FullyConnectedParams {
                         batches: u(0),
@@ -638,6 +744,11 @@ fn split<'x>(
 /// [`Model::arena_bytes`]; `observe(layer, output)` sees every layer's output
 /// (per-layer checks, cycle stamps); pass `&mut |_, _| {}` to ignore.
 ///
+/// For a set with [`KernelSet::FUSES`], each group marked with
+/// [`FLAG_FUSE_NEXT`] runs as one call and `observe` sees only the group's
+/// last layer (its inner layers' outputs never exist in memory): a per-layer
+/// cycle stamp then covers the whole group.
+///
 /// # Errors
 /// [`TbmError::Buffer`] for wrongly sized buffers, [`TbmError::Kernel`] when a
 /// kernel refuses its parameters, [`TbmError::Overlap`] for a broken plan.
@@ -656,16 +767,62 @@ pub fn run<K: KernelSet>(
     check("input", input_tensor.len, input.len())?;
     check("output", output_tensor.len, output.len())?;
     arena[input_tensor.range()].copy_from_slice(input);
-    for index in 0..model.layer_count() {
+    let range = |t: u16| (t != NO_TENSOR).then(|| model.tensor(usize::from(t)).range());
+    let mut index = 0;
+    while index < model.layer_count() {
         let entry = model.entry(index)?;
+        let last = if K::FUSES { model.group_end(index)? } else { index };
+        if last != index {
+            // One pass from the head's input to the group's last output.
+            let out_tensor = model.entry(last)?.output;
+            let out_range = model.tensor(usize::from(out_tensor)).range();
+            let (out, [a, _]) = split(arena, index, out_range, [range(entry.inputs[0]), None])?;
+            let mut epilogue = Epilogue::NONE;
+            for l in index + 1..=last {
+                match model.layer(l)? {
+                    Layer::Relu(p) => epilogue.relu = Some(p),
+                    Layer::AveragePool2d(params) => epilogue.pool = Some(FusedPool { kind: PoolKind::Average, params }),
+                    Layer::MaxPool2d(params) => epilogue.pool = Some(FusedPool { kind: PoolKind::Max, params }),
+                    _ => return Err(TbmError::BadLayer { layer: l, what: "not a RELU or pool in a fused group" }),
+                }
+            }
+            let result = match model.layer(index)? {
+                Layer::Conv2d(p, w) => match w.filter {
+                    LayerFilter::Int8(f) => K::conv2d_fused(&p, a, &w.with_filter(f), &epilogue, out),
+                    LayerFilter::Int4(f) => K::conv2d_fused(&p, a, &w.with_filter(f), &epilogue, out),
+                },
+                Layer::DepthwiseConv2d(p, w) => match w.filter {
+                    LayerFilter::Int8(f) => K::depthwise_conv2d_fused(&p, a, &w.with_filter(f), &epilogue, out),
+                    LayerFilter::Int4(f) => K::depthwise_conv2d_fused(&p, a, &w.with_filter(f), &epilogue, out),
+                },
+                _ => {
+                    return Err(TbmError::BadLayer {
+                        layer: index,
+                        what: "fused group does not start with a convolution",
+                    });
+                }
+            };
+            result.map_err(|error| TbmError::Kernel { layer: index, error })?;
+            observe(last, out);
+            index = last + 1;
+            continue;
+        }
         let layer = model.layer(index)?;
-        let range = |t: u16| (t != NO_TENSOR).then(|| model.tensor(usize::from(t)).range());
         let out_range = model.tensor(usize::from(entry.output)).range();
         let (out, [a, b]) = split(arena, index, out_range, [range(entry.inputs[0]), range(entry.inputs[1])])?;
         let result = match &layer {
-            Layer::Conv2d(p, w) => K::conv2d(p, a, w, out),
-            Layer::DepthwiseConv2d(p, w) => K::depthwise_conv2d(p, a, w, out),
-            Layer::FullyConnected(p, w) => K::fully_connected(p, a, w, out),
+            Layer::Conv2d(p, w) => match w.filter {
+                LayerFilter::Int8(f) => K::conv2d(p, a, &w.with_filter(f), out),
+                LayerFilter::Int4(f) => K::conv2d(p, a, &w.with_filter(f), out),
+            },
+            Layer::DepthwiseConv2d(p, w) => match w.filter {
+                LayerFilter::Int8(f) => K::depthwise_conv2d(p, a, &w.with_filter(f), out),
+                LayerFilter::Int4(f) => K::depthwise_conv2d(p, a, &w.with_filter(f), out),
+            },
+            Layer::FullyConnected(p, w) => match w.filter {
+                LayerFilter::Int8(f) => K::fully_connected(p, a, &w.with_filter(f), out),
+                LayerFilter::Int4(f) => K::fully_connected(p, a, &w.with_filter(f), out),
+            },
             Layer::AveragePool2d(p) => K::average_pool(p, a, out),
             Layer::MaxPool2d(p) => K::max_pool(p, a, out),
             Layer::Add(p) => K::add(p, a, b, out),
@@ -676,6 +833,7 @@ pub fn run<K: KernelSet>(
         };
         result.map_err(|error| TbmError::Kernel { layer: index, error })?;
         observe(index, out);
+        index += 1;
     }
     output.copy_from_slice(&arena[output_tensor.range()]);
     Ok(())
