@@ -56,6 +56,12 @@ impl SimTarget {
         &self.sim
     }
 
+    /// The simulator, for callers that switch on its options (the profiler)
+    /// after `load`.
+    pub fn simulator_mut(&mut self) -> &mut Simulator {
+        &mut self.sim
+    }
+
     fn where_now(&self) -> (u32, String) {
         let pc = self.sim.pc();
         (pc, self.sim.symbolize(pc).unwrap_or_else(|| "an unknown function".to_owned()))

@@ -12,6 +12,8 @@ pub fn repo_root() -> PathBuf {
 pub struct MinimalElf {
     symbol: String,
     code: Vec<u8>,
+    /// (name, offset in the code, size) of each function, when named one by one.
+    functions: Vec<(String, u32, u32)>,
 }
 
 const FLASH: u32 = 0x0800_0000;
@@ -20,11 +22,19 @@ const SEGMENT_OFFSET: u32 = 0x100;
 
 impl MinimalElf {
     pub fn new(symbol: &str) -> Self {
-        MinimalElf { symbol: symbol.to_owned(), code: Vec::new() }
+        MinimalElf { symbol: symbol.to_owned(), code: Vec::new(), functions: Vec::new() }
     }
 
     pub fn code(mut self, bytes: &[u8]) -> Self {
         self.code = bytes.to_vec();
+        self
+    }
+
+    /// Names code bytes `offset..offset + size` as a function; once any is
+    /// named, the symbol given to `new` is left out.
+    #[allow(dead_code, reason = "not every test binary names functions")]
+    pub fn function(mut self, name: &str, offset: u32, size: u32) -> Self {
+        self.functions.push((name.to_owned(), offset, size));
         self
     }
 
@@ -43,15 +53,24 @@ impl MinimalElf {
         // The symbol table that follows must be 4-byte aligned.
         segment.resize(segment.len().next_multiple_of(4), 0);
 
-        let strtab = format!("\0{}\0", self.symbol).into_bytes();
+        let functions = if self.functions.is_empty() {
+            vec![(self.symbol.clone(), 0, self.code.len() as u32)]
+        } else {
+            self.functions.clone()
+        };
+        let mut strtab = vec![0u8];
         let shstrtab = b"\0.text\0.symtab\0.strtab\0.shstrtab\0".to_vec();
         let mut symtab = vec![0u8; 16]; // null symbol
-        symtab.extend(1u32.to_le_bytes()); // st_name: offset in .strtab
-        symtab.extend((code_addr | 1).to_le_bytes()); // st_value
-        symtab.extend((self.code.len() as u32).to_le_bytes()); // st_size
-        symtab.push(0x12); // st_info: STB_GLOBAL << 4 | STT_FUNC
-        symtab.push(0); // st_other
-        symtab.extend(1u16.to_le_bytes()); // st_shndx: .text
+        for (name, offset, size) in &functions {
+            symtab.extend((strtab.len() as u32).to_le_bytes()); // st_name: offset in .strtab
+            strtab.extend(name.as_bytes());
+            strtab.push(0);
+            symtab.extend(((code_addr + offset) | 1).to_le_bytes()); // st_value
+            symtab.extend(size.to_le_bytes()); // st_size
+            symtab.push(0x12); // st_info: STB_GLOBAL << 4 | STT_FUNC
+            symtab.push(0); // st_other
+            symtab.extend(1u16.to_le_bytes()); // st_shndx: .text
+        }
 
         let symtab_off = SEGMENT_OFFSET + segment.len() as u32;
         let strtab_off = symtab_off + symtab.len() as u32;
