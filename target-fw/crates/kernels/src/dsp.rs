@@ -187,31 +187,32 @@ pub const fn fits_half(offset: i32) -> bool {
 /// bytes, two SMLADs accumulate them. Both offsets must satisfy
 /// [`fits_half`] (TFLite int8 zero points always do). The 32-bit sum wraps,
 /// exactly like the reference's `wrapping_add` loop.
-#[inline]
+///
+/// Not `#[inline]`: it is compiled into this crate's object code (so it can
+/// be disassembled on its own), and the firmware's fat LTO inlines it anyway.
 pub fn dot(x: &[i8], w: &[i8], x_offset: i32, w_offset: i32, mut acc: i32) -> i32 {
     debug_assert!(x.len() == w.len() && fits_half(x_offset) && fits_half(w_offset));
     let (xo, wo) = (pair(x_offset), pair(w_offset));
     let n = x.len().min(w.len());
-    let quads = n / 4 * 4;
-    let mut i = 0;
+    // Whole 4-byte groups (one word load each, no bounds checks), then the tail.
+    let (xq, _) = x[..n].as_chunks::<4>();
+    let (wq, _) = w[..n].as_chunks::<4>();
+    let word = |b: &[i8; 4]| u32::from_le_bytes(b.map(|v| v as u8));
     if w_offset == 0 {
-        while i < quads {
-            let (xw, ww) = (load4(x, i), load4(w, i));
+        for (xc, wc) in xq.iter().zip(wq) {
+            let (xw, ww) = (word(xc), word(wc));
             acc = smlad(sxtab16(xo, xw), sxtb16(ww), acc);
             acc = smlad(sxtab16_ror8(xo, xw), sxtb16_ror8(ww), acc);
-            i += 4;
         }
     } else {
-        while i < quads {
-            let (xw, ww) = (load4(x, i), load4(w, i));
+        for (xc, wc) in xq.iter().zip(wq) {
+            let (xw, ww) = (word(xc), word(wc));
             acc = smlad(sxtab16(xo, xw), sxtab16(wo, ww), acc);
             acc = smlad(sxtab16_ror8(xo, xw), sxtab16_ror8(wo, ww), acc);
-            i += 4;
         }
     }
-    while i < n {
+    for i in xq.len() * 4..n {
         acc = acc.wrapping_add((i32::from(w[i]) + w_offset) * (i32::from(x[i]) + x_offset));
-        i += 1;
     }
     acc
 }
