@@ -16,7 +16,7 @@ const BOARDS: &[(&str, &str)] =
     &[("board-sim-m4", "sim-m4"), ("board-sim-m7", "sim-m7"), ("board-nucleo-h743zi2", "nucleo-h743zi2")];
 
 /// Kernel implementations the firmware can be built with.
-const KERNELS: &[&str] = &["reference"];
+const KERNELS: &[&str] = &["reference", "fused", "simd"];
 /// Deliberate failures, to check that a setup catches a hanging or failing
 /// firmware (the harness's `self-test` case key).
 const SELF_TESTS: &[&str] = &["none", "hang", "fail"];
@@ -32,6 +32,12 @@ fn main() {
     println!("cargo::rustc-link-search={}", out_dir.display());
 
     println!("cargo::rustc-check-cfg=cfg(workload, values(\"conv2d-3x3\", \"model\"))");
+    println!("cargo::rustc-check-cfg=cfg(kernels, values(\"reference\", \"fused\", \"simd\"))");
+    let kernels =
+        param("TINYBENCH_KERNELS", "reference".to_string(), &format!("one of: {}", KERNELS.join(", ")), |s| {
+            KERNELS.contains(&s).then(|| s.to_string())
+        });
+    println!("cargo::rustc-cfg=kernels=\"{kernels}\"");
     let workload = param("TINYBENCH_WORKLOAD", "conv2d-3x3".to_string(), "conv2d-3x3 or model", |s| {
         ["conv2d-3x3", "model"].contains(&s).then(|| s.to_string())
     });

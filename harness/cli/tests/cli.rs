@@ -334,6 +334,42 @@ fn kws_model_on_the_simulator_matches_litert_byte_for_byte() {
 }
 
 #[test]
+fn optimized_kernel_sets_give_litert_bytes_in_fewer_cycles() {
+    let mut cycles = Vec::new();
+    for kernels in ["reference", "fused", "simd"] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = write_model_config(dir.path(), "sim-m4", "kws/kws_ref_model.tflite", "kws/inputs.bin");
+        let text = std::fs::read_to_string(&config).unwrap() + &format!("kernels = \"{kernels}\"\n");
+        std::fs::write(&config, text).unwrap();
+        let out_dir = dir.path().join("out");
+        let o = tinybench(&["run", config.to_str().unwrap(), "--out", out_dir.to_str().unwrap()]);
+        assert!(o.status.success(), "{kernels}: {}", stderr(&o));
+        let reference = std::fs::read(repo_root().join("../shared/mlperf-tiny/kws/outputs.bin")).unwrap();
+        let firmware = std::fs::read(out_dir.join("cases/model/output.bin")).unwrap();
+        assert_eq!(firmware, reference[12..24], "{kernels}: simulator output differs from LiteRT");
+        let json = results_json(&out_dir);
+        assert_eq!(json["results"][0]["kernels"], kernels);
+        cycles.push(json["results"][0]["cycles"]["median"].as_f64().unwrap());
+    }
+    assert!(cycles[2] < cycles[0], "simd should take fewer simulated cycles than reference: {cycles:?}");
+}
+
+#[test]
+fn int4_weights_run_and_match_the_host_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_model_config(dir.path(), "sim-m4", "kws/kws_ref_model.tflite", "kws/inputs.bin");
+    let text = std::fs::read_to_string(&config).unwrap() + "weights = \"int4\"\nkernels = \"simd\"\n";
+    std::fs::write(&config, text).unwrap();
+    let out_dir = dir.path().join("out");
+    let o = tinybench(&["run", config.to_str().unwrap(), "--out", out_dir.to_str().unwrap()]);
+    // The runner checks the firmware's bytes against the host engine on the
+    // same int4 model; success means they are equal.
+    assert!(o.status.success(), "{}", stderr(&o));
+    let int4 = results_json(&out_dir)["results"][0]["weight_bytes"].as_u64().unwrap();
+    assert!(int4 < 30_008, "int4 weights should be smaller than int8's 30,008 bytes: {int4}");
+}
+
+#[test]
 fn missing_input_sample_is_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_model_config(dir.path(), "sim-m4", "kws/kws_ref_model.tflite", "kws/outputs.bin");

@@ -17,6 +17,6 @@ pub use board::{Board, Core, MemoryRegion, RegionKind};
 pub use error::ConfigError;
 pub use run::{
     AccuracyConfig, CaseConfig, KernelSet, PowerConfig, ReportSettings, RunConfig, RunSettings, SelfTest,
-    SimPowerConfig, TargetKind, Workload,
+    SimPowerConfig, TargetKind, WeightFormat, Workload,
 };
 pub use source::SourceFile;

@@ -131,6 +131,8 @@ pub enum Workload {
         input: Option<PathBuf>,
         /// Which sample of `input` to run.
         sample: u32,
+        /// Weight storage for `.tflite` models (a `.tbm` keeps its own).
+        weights: WeightFormat,
     },
 }
 
@@ -143,19 +145,36 @@ impl Workload {
     }
 }
 
-/// Which kernel implementation the firmware links.
+/// Which kernel implementation the firmware links. All give the same bytes;
+/// they differ in speed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KernelSet {
-    /// Plain loops, the bit-exact reference.
+    /// Plain loops, one layer at a time: the bit-exact reference.
     Reference,
+    /// Conv + requantization + activation (+ pool) in one pass.
+    Fused,
+    /// ARMv7E-M DSP inner loops (SXTB16, SMLAD).
+    Simd,
 }
 
 impl KernelSet {
     pub fn as_str(self) -> &'static str {
         match self {
             KernelSet::Reference => "reference",
+            KernelSet::Fused => "fused",
+            KernelSet::Simd => "simd",
         }
     }
+}
+
+/// How a `.tflite` model's weights are stored in the firmware.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WeightFormat {
+    /// As in the model file.
+    #[default]
+    Int8,
+    /// Requantized to 4 bits per channel, two per byte (lossy).
+    Int4,
 }
 
 #[derive(Debug, Deserialize)]
@@ -230,6 +249,8 @@ struct RawCase {
     input: Option<Spanned<String>>,
     /// Index of the input sample to run.
     sample: Option<Spanned<u32>>,
+    /// `int8` or `int4` weight storage for a `.tflite` model.
+    weights: Option<Spanned<String>>,
     /// Labeled test set: inputs and labels files.
     accuracy_inputs: Option<Spanned<String>>,
     accuracy_labels: Option<Spanned<String>>,
@@ -447,12 +468,14 @@ fn validate_cases(source: &SourceFile, raw: &[RawCase], dir: &Path) -> Result<Ve
             None => KernelSet::Reference,
             Some(k) => match k.get_ref().as_str() {
                 "reference" => KernelSet::Reference,
+                "fused" => KernelSet::Fused,
+                "simd" => KernelSet::Simd,
                 other => {
                     return Err(source.invalid(
                         k.span(),
                         "case.kernels",
-                        format!("kernel set \"{other}\" is not available in this version"),
-                        "use kernels = \"reference\"",
+                        format!("unknown kernel set \"{other}\""),
+                        "use kernels = \"reference\", \"fused\" or \"simd\"",
                     ));
                 }
             },
@@ -604,7 +627,22 @@ fn model_workload(source: &SourceFile, c: &RawCase, dir: &Path) -> Result<Worklo
             "add input = \"samples.bin\" or remove sample",
         ));
     }
-    Ok(Workload::Model { path, input, sample: c.sample.as_ref().map_or(0, |s| *s.get_ref()) })
+    let weights = match &c.weights {
+        None => WeightFormat::Int8,
+        Some(w) => match w.get_ref().as_str() {
+            "int8" => WeightFormat::Int8,
+            "int4" => WeightFormat::Int4,
+            other => {
+                return Err(source.invalid(
+                    w.span(),
+                    "case.weights",
+                    format!("unknown weight format \"{other}\""),
+                    "use weights = \"int8\" or \"int4\"",
+                ));
+            }
+        },
+    };
+    Ok(Workload::Model { path, input, sample: c.sample.as_ref().map_or(0, |s| *s.get_ref()), weights })
 }
 
 fn conv_workload(source: &SourceFile, c: &RawCase) -> Result<Workload, ConfigError> {
@@ -615,6 +653,7 @@ fn conv_workload(source: &SourceFile, c: &RawCase) -> Result<Workload, ConfigErr
             ("model", c.model.as_ref().map(|s| s.span())),
             ("input", c.input.as_ref().map(|s| s.span())),
             ("sample", c.sample.as_ref().map(|s| s.span())),
+            ("weights", c.weights.as_ref().map(|s| s.span())),
         ],
     )?;
     let (height, width, in_channels) = match &c.input_shape {
@@ -813,8 +852,13 @@ out-channels = 8
 
     #[test]
     fn unknown_kernel_set() {
-        let e = Fixture::new().error(&RUN.replace("out-channels = 8", "out-channels = 8\nkernels = \"simd\""));
-        assert!(e.contains("case.kernels: kernel set \"simd\" is not available"), "{e}");
+        let e = Fixture::new().error(&RUN.replace("out-channels = 8", "out-channels = 8\nkernels = \"turbo\""));
+        assert!(
+            e.contains(
+                "case.kernels: unknown kernel set \"turbo\"; use kernels = \"reference\", \"fused\" or \"simd\""
+            ),
+            "{e}"
+        );
     }
 
     #[test]
@@ -824,7 +868,7 @@ out-channels = 8
         std::fs::write(f.dir.path().join("in.bin"), b"x").unwrap();
         let text = RUN.replace(
             "workload = \"conv2d-3x3\"\ninput-shape = [8, 8, 4]\nout-channels = 8",
-            "workload = \"model\"\nmodel = \"m.tflite\"\ninput = \"in.bin\"\nsample = 3",
+            "workload = \"model\"\nmodel = \"m.tflite\"\ninput = \"in.bin\"\nsample = 3\nweights = \"int4\"",
         );
         let cfg = f.load(&text).unwrap();
         assert_eq!(
@@ -832,7 +876,8 @@ out-channels = 8
             Workload::Model {
                 path: f.dir.path().join("m.tflite"),
                 input: Some(f.dir.path().join("in.bin")),
-                sample: 3
+                sample: 3,
+                weights: WeightFormat::Int4,
             }
         );
     }

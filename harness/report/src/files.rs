@@ -318,6 +318,12 @@ pub fn markdown_string(results: &RunResults) -> String {
                 "\n| layer | op | output | MACs | weight B | cycles ({}) | MAC/cycle |\n|---:|---|---|---:|---:|---:|---:|\n",
                 r.provenance.timing.split(' ').next().unwrap_or("")
             ));
+            if r.layers.iter().any(|l| l.cycles_median == 0.0 && l.macs > 0) {
+                md.push_str(
+                    "\nLayers showing 0 cycles are fused into the following layer by the kernel set; \
+                     the group's cycles are on its last layer.\n\n",
+                );
+            }
             for l in &r.layers {
                 md.push_str(&format!(
                     "| {} | {} | {} | {} | {} | {} | {:.3} |\n",

@@ -76,7 +76,9 @@ pub fn prepare(case: &CaseConfig, case_dir: &Path) -> Result<PreparedWorkload, R
                 eval: None,
             })
         }
-        Workload::Model { path, input, sample } => prepare_model(case, path, input.as_deref(), *sample, case_dir),
+        Workload::Model { path, input, sample, weights } => {
+            prepare_model(case, path, input.as_deref(), *sample, *weights, case_dir)
+        }
     }
 }
 
@@ -104,11 +106,21 @@ fn prepare_model(
     path: &Path,
     input: Option<&Path>,
     sample: u32,
+    weights: tinybench_config::WeightFormat,
     case_dir: &Path,
 ) -> Result<PreparedWorkload, RunnerError> {
     let model_error = |detail: String| RunnerError::Model { path: path.to_owned(), detail };
     let bytes = std::fs::read(path).map_err(|e| model_error(e.to_string()))?;
-    let image = tinybench_model::load(&bytes, path).map_err(|e| model_error(e.to_string()))?;
+    let image = if tinybench_model::is_tbm(&bytes) {
+        tinybench_model::load(&bytes, path)
+    } else {
+        let format = match weights {
+            tinybench_config::WeightFormat::Int8 => tinybench_model::WeightFormat::Int8,
+            tinybench_config::WeightFormat::Int4 => tinybench_model::WeightFormat::Int4,
+        };
+        tinybench_model::import(&bytes, path, format)
+    }
+    .map_err(|e| model_error(e.to_string()))?;
     let interpreter = Interpreter::new(&image).map_err(|e| model_error(e.to_string()))?;
     let model = interpreter.model().map_err(|e| model_error(e.to_string()))?;
     let input_len = model.input().len;

@@ -10,6 +10,7 @@
 
 mod board;
 mod error;
+mod kernels;
 mod rtt;
 mod stack;
 mod workload;
@@ -97,20 +98,25 @@ fn run(core: &mut cortex_m::Peripherals, board: &BoardInfo, results: &mut Result
         _ => {}
     }
 
-    let mut layer_ends = [0u32; workload::LAYERS];
+    // CYCCNT after each layer; a layer fused into the next one (fused kernel
+    // sets) gets no stamp and its cycles are reported on the group's last layer.
+    let mut layer_ends = [None; workload::LAYERS];
     for _ in 0..params::WARMUP {
         workload.run(output, &mut layer_ends)?;
     }
     defmt::info!("warmup done");
 
     for iteration in 0..params::ITERATIONS {
+        layer_ends = [None; workload::LAYERS];
         let (start, cycles) = timed_inference(&mut workload, output, &mut layer_ends)?;
         // Outside the timed region: sending may block on a slow reader.
         results.send(&Message::Sample { case: CASE, iteration, cycles })?;
         let mut previous = start;
-        for (layer, &end) in layer_ends.iter().enumerate() {
-            let cycles = end.wrapping_sub(previous);
-            previous = end;
+        for (layer, end) in layer_ends.iter().enumerate() {
+            let cycles = match *end {
+                Some(end) => end.wrapping_sub(core::mem::replace(&mut previous, end)),
+                None => 0,
+            };
             results.send(&Message::LayerSample { case: CASE, iteration, layer: layer as u16, cycles })?;
         }
     }
@@ -162,7 +168,7 @@ fn enable_cycle_counter(core: &mut cortex_m::Peripherals) -> Result<(), FwError>
 fn timed_inference(
     workload: &mut workload::Workload,
     output: &mut [i8],
-    layer_ends: &mut [u32; workload::LAYERS],
+    layer_ends: &mut [Option<u32>; workload::LAYERS],
 ) -> Result<(u32, u32), FwError> {
     compiler_fence(Ordering::SeqCst);
     let start = DWT::cycle_count();

@@ -3,10 +3,12 @@
 
 use core::hint::black_box;
 
-use tinybench_kernels::conv2d::{self, ConvParams, ConvWeights};
+use tinybench_kernels::conv2d::{ConvParams, ConvWeights};
 use tinybench_kernels::fixture;
+use tinybench_kernels::kernel_set::KernelSet;
 
 use crate::error::FwError;
+use crate::kernels::Selected;
 use crate::params::{INPUT_CHANNELS, INPUT_HEIGHT, INPUT_WIDTH, OUTPUT_CHANNELS, SEED};
 
 pub const CONV: ConvParams = fixture::conv3x3_same(INPUT_HEIGHT, INPUT_WIDTH, INPUT_CHANNELS, OUTPUT_CHANNELS);
@@ -60,10 +62,10 @@ impl Workload {
 
     /// One inference into `output`; `_layer_ends` is empty for this workload.
     #[inline(never)]
-    pub fn run(&mut self, output: &mut [i8], _layer_ends: &mut [u32; LAYERS]) -> Result<(), FwError> {
+    pub fn run(&mut self, output: &mut [i8], _layer_ends: &mut [Option<u32>; LAYERS]) -> Result<(), FwError> {
         let weights =
             ConvWeights { filter: &FILTER, bias: Some(&BIAS), output_multiplier: &MULTIPLIERS, output_shift: &SHIFTS };
-        Ok(conv2d::reference(&CONV, black_box(&INPUT), &weights, output)?)
+        Ok(Selected::conv2d(&CONV, black_box(&INPUT), &weights, output)?)
     }
 
     /// Evaluation samples linked into this build (none).

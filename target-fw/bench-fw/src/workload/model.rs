@@ -8,6 +8,7 @@ use cortex_m::peripheral::DWT;
 use tinybench_kernels::tbm::{self, Model};
 
 use crate::error::FwError;
+use crate::kernels::Selected;
 use crate::params::{
     EVAL_BYTES, MODEL_ARENA_BYTES, MODEL_BYTES, MODEL_INPUT_BYTES, MODEL_LAYERS, MODEL_MACS, MODEL_OUTPUT_BYTES,
 };
@@ -58,11 +59,11 @@ impl Workload {
 
     /// One inference into `output`, stamping CYCCNT after each layer.
     #[inline(never)]
-    pub fn run(&mut self, output: &mut [i8], layer_ends: &mut [u32; LAYERS]) -> Result<(), FwError> {
+    pub fn run(&mut self, output: &mut [i8], layer_ends: &mut [Option<u32>; LAYERS]) -> Result<(), FwError> {
         let input = as_i8(black_box(&INPUT));
-        tbm::run::<tinybench_kernels::kernel_set::Reference>(&self.model, self.arena, input, output, &mut |layer, _| {
+        tbm::run::<Selected>(&self.model, self.arena, input, output, &mut |layer, _| {
             if let Some(end) = layer_ends.get_mut(layer) {
-                *end = DWT::cycle_count();
+                *end = Some(DWT::cycle_count());
             }
         })
         .map_err(FwError::Model)
@@ -79,14 +80,7 @@ impl Workload {
     pub fn eval(&mut self, sample: usize, output: &mut [i8]) -> Result<(), FwError> {
         let start = sample * MODEL_INPUT_BYTES;
         let input = EVAL_INPUTS.get(start..start + MODEL_INPUT_BYTES).ok_or(FwError::NoSuchSample)?;
-        tbm::run::<tinybench_kernels::kernel_set::Reference>(
-            &self.model,
-            self.arena,
-            as_i8(input),
-            output,
-            &mut |_, _| {},
-        )
-        .map_err(FwError::Model)
+        tbm::run::<Selected>(&self.model, self.arena, as_i8(input), output, &mut |_, _| {}).map_err(FwError::Model)
     }
 }
 
