@@ -147,7 +147,8 @@ pub struct Simulator {
     pub(crate) cycles: u64,
     pub(crate) instructions: u64,
     pub(crate) exceptions: u64,
-    class_counts: [u64; CLASS_NAMES.len()],
+    /// Per-class counts, indexed by `class & 15` (no bounds check in the hot loop).
+    class_counts: [u64; 16],
     pub(crate) timing: timing::Timing,
     pub(crate) symbols: Symbols,
     pub(crate) semihost: Semihosting,
@@ -157,6 +158,8 @@ pub struct Simulator {
     pub(crate) svc_taken: bool,
     /// EXC_RETURN written to the PC by the current instruction.
     pub(crate) exc_return: Option<u32>,
+    /// `exc_return` or `svc_taken` is set: the instruction needs the slow retire path.
+    pub(crate) post_step: bool,
     pub(crate) last_quotient: u32,
     pub(crate) last_addr: u32,
     pub(crate) last_fault: Option<FaultRecord>,
@@ -212,13 +215,14 @@ impl Simulator {
             cycles: 0,
             instructions: 0,
             exceptions: 0,
-            class_counts: [0; CLASS_NAMES.len()],
+            class_counts: [0; 16],
             timing,
             symbols: Symbols::default(),
             semihost: Semihosting::default(),
             exc_check: false,
             svc_taken: false,
             exc_return: None,
+            post_step: false,
             last_quotient: 0,
             last_addr: 0,
             last_fault: None,
@@ -257,11 +261,12 @@ impl Simulator {
         self.cycles = 0;
         self.instructions = 0;
         self.exceptions = 0;
-        self.class_counts = [0; CLASS_NAMES.len()];
+        self.class_counts = [0; 16];
         self.timing.reset();
         self.exc_check = false;
         self.svc_taken = false;
         self.exc_return = None;
+        self.post_step = false;
         self.last_fault = None;
         self.semihost.reset();
         // The R14 reset value is UNKNOWN; this value makes a `bx lr` from the reset
@@ -353,43 +358,57 @@ impl Simulator {
         self.cycles += 1;
     }
 
-    /// Executes one instruction.
+    /// Executes one instruction. The common case (outside an IT block, no
+    /// exception return or SVC) touches no other state than it must.
     #[inline(always)]
     fn step(&mut self) -> Result<(), Trap> {
         let pc = self.pc;
-        let d = self.fetch(pc)?;
+        let d = match self.fetch_cached(pc) {
+            Some(d) => *d,
+            None => self.fetch_slow(pc)?,
+        };
         self.next_pc = pc.wrapping_add(d.len as u32);
         self.pc_written = false;
-        let it = self.itstate;
-        let executed = if it & 0xf != 0 {
-            self.in_it = true;
-            // ITAdvance before executing: an exception taken by this instruction
-            // (SVC) must stack the state of the following one.
-            self.itstate = if it & 7 == 0 { 0 } else { (it & 0xe0) | ((it << 1) & 0x1f) };
-            self.cond_passed(it >> 4)
-        } else {
-            self.in_it = false;
-            true
-        };
-        if executed && let Err(t) = self.exec(&d.insn) {
-            if !matches!(t, Trap::Stop(_)) {
-                // A faulting instruction is re-executed after the handler: keep its IT state.
-                self.itstate = it;
-            }
-            return Err(t);
+        self.r[15] = pc.wrapping_add(4);
+        if self.itstate & 0xf != 0 {
+            return self.step_in_it(pc, &d);
         }
+        self.exec(&d.insn)?;
         let taken = self.pc_written;
+        self.cycles += self.timing.cycles_prepared(&d, taken, self.last_quotient) as u64;
+        self.retire(pc, &d, taken)
+    }
+
+    /// Bookkeeping after an instruction: counters, PC update and the rare events.
+    #[inline(always)]
+    fn retire(&mut self, pc: u32, d: &memory::Decoded, taken: bool) -> Result<(), Trap> {
+        self.instructions += 1;
+        self.class_counts[(d.class & 15) as usize] += 1;
+        if self.post_step {
+            return self.retire_slow(pc, d, taken);
+        }
+        self.pc = self.next_pc;
+        if taken {
+            if self.profiling {
+                self.profile_branch(&d.insn);
+            }
+            if self.ipsr == periph::EXC_HARDFAULT && self.pc == pc {
+                return Err(Trap::Error(Box::new(self.hardfault_spin_error())));
+            }
+        }
+        Ok(())
+    }
+
+    /// Exception return or SVC after the instruction.
+    #[cold]
+    #[inline(never)]
+    fn retire_slow(&mut self, pc: u32, d: &memory::Decoded, taken: bool) -> Result<(), Trap> {
+        self.post_step = false;
         if self.exc_return.is_none() {
             self.pc = self.next_pc;
-        }
-        let ctx = TimingCtx { executed, taken, quotient: self.last_quotient, prepared: d.prepared };
-        self.cycles += self.timing.cycles(&d.insn, &ctx) as u64;
-        self.instructions += 1;
-        if let Some(c) = self.class_counts.get_mut(d.class as usize) {
-            *c += 1;
-        }
-        if taken && self.profiling && self.exc_return.is_none() {
-            self.profile_branch(&d.insn);
+            if taken && self.profiling {
+                self.profile_branch(&d.insn);
+            }
         }
         if let Some(v) = self.exc_return.take() {
             self.exception_return(v)?;
@@ -406,6 +425,31 @@ impl Simulator {
             return Err(Trap::Error(Box::new(self.hardfault_spin_error())));
         }
         Ok(())
+    }
+
+    /// An instruction inside an IT block: ITAdvance, condition check, and the
+    /// full timing context (a skipped instruction still costs its issue slot).
+    #[inline(never)]
+    fn step_in_it(&mut self, pc: u32, d: &memory::Decoded) -> Result<(), Trap> {
+        let it = self.itstate;
+        self.in_it = true;
+        // ITAdvance before executing: an exception taken by this instruction
+        // (SVC) must stack the state of the following one.
+        self.itstate = if it & 7 == 0 { 0 } else { (it & 0xe0) | ((it << 1) & 0x1f) };
+        let executed = self.cond_passed(it >> 4);
+        if executed && let Err(t) = self.exec(&d.insn) {
+            self.in_it = false;
+            if !matches!(t, Trap::Stop(_)) {
+                // A faulting instruction is re-executed after the handler: keep its IT state.
+                self.itstate = it;
+            }
+            return Err(t);
+        }
+        self.in_it = false;
+        let taken = self.pc_written;
+        let ctx = TimingCtx { executed, taken, quotient: self.last_quotient, prepared: d.prepared };
+        self.cycles += self.timing.cycles(&d.insn, &ctx) as u64;
+        self.retire(pc, d, taken)
     }
 
     /// Simulated cycles since reset.

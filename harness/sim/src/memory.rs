@@ -16,12 +16,21 @@ pub(crate) struct Decoded {
     pub prepared: u64,
 }
 
+impl Decoded {
+    /// An empty cache slot (`len` 0; real instructions are 2 or 4 bytes).
+    pub const EMPTY: Decoded = Decoded { insn: Insn::Undefined { word: 0 }, len: 0, class: 0, prepared: 0 };
+}
+
 pub(crate) struct Region {
     pub spec: RegionSpec,
     pub data: Vec<u8>,
     /// Indexed by (addr - start) / 2. Cleared for the touched halfwords on every
     /// write, so self-modifying and RAM-loaded code stay correct.
-    pub cache: Vec<Option<Decoded>>,
+    pub cache: Vec<Decoded>,
+    /// Half-open range of cache indices that may hold entries (empty when
+    /// `lo >= hi`): stores outside it skip the invalidation.
+    pub cached_lo: usize,
+    pub cached_hi: usize,
 }
 
 impl Region {
@@ -45,6 +54,13 @@ pub(crate) struct Memory {
     /// Same for instruction fetches, kept apart so code in flash and data in RAM
     /// don't evict each other.
     last_fetch: Cell<usize>,
+    /// The decode cache of the region code currently runs from, moved out of its
+    /// `Region` so a fetch is one subtraction and one bounds check.
+    pub icache: Vec<Decoded>,
+    /// Start address of `icache`'s region.
+    pub icache_base: u32,
+    /// Index of the region whose cache is in `icache` (usize::MAX: none).
+    icache_region: usize,
 }
 
 impl Memory {
@@ -77,14 +93,27 @@ impl Memory {
                 }
             }
             let halfwords = (spec.size as usize).div_ceil(2);
-            regions.push(Region { data: vec![0; spec.size as usize], cache: vec![None; halfwords], spec });
+            regions.push(Region {
+                data: vec![0; spec.size as usize],
+                cache: vec![Decoded::EMPTY; halfwords],
+                cached_lo: usize::MAX,
+                cached_hi: 0,
+                spec,
+            });
         }
         if regions.is_empty() {
             return Err(SimError::InvalidConfig {
                 reason: "no memory regions configured; add at least a flash and a RAM region".into(),
             });
         }
-        Ok(Memory { regions, last: Cell::new(0), last_fetch: Cell::new(0) })
+        Ok(Memory {
+            regions,
+            last: Cell::new(0),
+            last_fetch: Cell::new(0),
+            icache: Vec::new(),
+            icache_base: 0,
+            icache_region: usize::MAX,
+        })
     }
 
     /// Finds the region holding `[addr, addr + size)`; returns (region index, offset).
@@ -102,12 +131,19 @@ impl Memory {
     #[inline(always)]
     fn find_with(regions: &[Region], hint: &Cell<usize>, addr: u32, size: u32) -> Option<(usize, usize)> {
         let last = hint.get();
-        if let Some(r) = regions.get(last)
-            && addr >= r.spec.start
-            && addr as u64 + size as u64 <= r.end()
-        {
-            return Some((last, (addr - r.spec.start) as usize));
+        if let Some(r) = regions.get(last) {
+            // One compare: addresses below the start wrap to huge offsets.
+            let off = addr.wrapping_sub(r.spec.start) as usize;
+            if off + size as usize <= r.data.len() {
+                return Some((last, off));
+            }
         }
+        Self::find_slow(regions, hint, addr, size)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn find_slow(regions: &[Region], hint: &Cell<usize>, addr: u32, size: u32) -> Option<(usize, usize)> {
         for (i, r) in regions.iter().enumerate() {
             if addr >= r.spec.start && addr as u64 + size as u64 <= r.end() {
                 hint.set(i);
@@ -122,10 +158,42 @@ impl Memory {
         let (i, off) = self.find(addr, size)?;
         let d = &self.regions[i].data;
         Some(match size {
-            1 => d[off] as u32,
-            2 => u16::from_le_bytes([d[off], d[off + 1]]) as u32,
-            _ => u32::from_le_bytes([d[off], d[off + 1], d[off + 2], d[off + 3]]),
+            1 => *d.get(off)? as u32,
+            2 => u16::from_le_bytes(d.get(off..off + 2)?.try_into().ok()?) as u32,
+            _ => u32::from_le_bytes(d.get(off..off + 4)?.try_into().ok()?),
         })
+    }
+
+    /// The decode cache of region `i` (wherever it currently lives).
+    #[inline]
+    fn cache_mut(&mut self, i: usize) -> &mut Vec<Decoded> {
+        if i == self.icache_region { &mut self.icache } else { &mut self.regions[i].cache }
+    }
+
+    /// Makes region `ri`'s decode cache the active `icache`.
+    fn activate_icache(&mut self, ri: usize) {
+        if ri == self.icache_region {
+            return;
+        }
+        if let Some(old) = self.regions.get_mut(self.icache_region) {
+            old.cache = std::mem::take(&mut self.icache);
+        }
+        self.icache = std::mem::take(&mut self.regions[ri].cache);
+        self.icache_base = self.regions[ri].spec.start;
+        self.icache_region = ri;
+    }
+
+    /// Stores a decode in the cache slot for offset `off` of region `ri` and makes
+    /// that region's cache the active one.
+    pub fn cache_insert(&mut self, ri: usize, off: usize, d: Decoded) {
+        self.activate_icache(ri);
+        let i = off / 2;
+        if let Some(slot) = self.icache.get_mut(i) {
+            *slot = d;
+            let r = &mut self.regions[ri];
+            r.cached_lo = r.cached_lo.min(i);
+            r.cached_hi = r.cached_hi.max(i + 1);
+        }
     }
 
     /// Guest write: flash regions are read-only.
@@ -136,17 +204,25 @@ impl Memory {
         if r.spec.kind == RegionKind::Flash {
             return Err(MemFault::ReadOnly);
         }
-        let bytes = value.to_le_bytes();
-        r.data[off..off + size as usize].copy_from_slice(&bytes[..size as usize]);
-        invalidate(&mut r.cache, off, size as usize);
+        match size {
+            1 => r.data[off] = value as u8,
+            2 => r.data[off..off + 2].copy_from_slice(&(value as u16).to_le_bytes()),
+            _ => r.data[off..off + 4].copy_from_slice(&value.to_le_bytes()),
+        }
+        if off / 2 + 2 >= r.cached_lo && off / 2 <= r.cached_hi {
+            invalidate(self.cache_mut(i), off, size as usize);
+        }
         Ok(())
     }
 
     /// Drops every cached decode (e.g. after the cycle model changed).
     pub fn flush_decode_cache(&mut self) {
         for r in &mut self.regions {
-            r.cache.fill(None);
+            r.cache.fill(Decoded::EMPTY);
+            r.cached_lo = usize::MAX;
+            r.cached_hi = 0;
         }
+        self.icache.fill(Decoded::EMPTY);
     }
 
     /// Debugger view: any region, no side effects beyond the cache.
@@ -164,9 +240,8 @@ impl Memory {
         for (k, b) in data.iter().enumerate() {
             let a = addr.wrapping_add(k as u32);
             let (i, off) = self.find(a, 1).ok_or((a, data.len() as u32))?;
-            let r = &mut self.regions[i];
-            r.data[off] = *b;
-            invalidate(&mut r.cache, off, 1);
+            self.regions[i].data[off] = *b;
+            invalidate(self.cache_mut(i), off, 1);
         }
         Ok(())
     }
@@ -175,10 +250,10 @@ impl Memory {
 /// Drops cached decodes overlapping `[off, off + len)`, including a 32-bit
 /// instruction starting one halfword earlier.
 #[inline]
-fn invalidate(cache: &mut [Option<Decoded>], off: usize, len: usize) {
+fn invalidate(cache: &mut [Decoded], off: usize, len: usize) {
     let first = (off / 2).saturating_sub(1);
     let last = ((off + len - 1) / 2 + 1).min(cache.len());
     if let Some(slots) = cache.get_mut(first..last) {
-        slots.fill(None);
+        slots.fill(Decoded::EMPTY);
     }
 }

@@ -83,7 +83,8 @@ impl Simulator {
     /// `R[n]`; reading the PC gives the address of the instruction plus 4.
     #[inline(always)]
     pub(crate) fn read_reg(&self, n: Reg) -> u32 {
-        if n == 15 { self.pc.wrapping_add(4) } else { self.r[(n & 15) as usize] }
+        // r[15] holds PC + 4 while an instruction executes (set by `step`).
+        self.r[(n & 15) as usize]
     }
 
     /// Writes a register; writing the PC is a simple branch (`ALUWritePC`).
@@ -106,6 +107,7 @@ impl Simulator {
     pub(crate) fn bx_write_pc(&mut self, v: u32) -> ExecResult {
         if self.handler_mode && v >> 28 == 0xF {
             self.exc_return = Some(v);
+            self.post_step = true;
             self.pc_written = true;
             return Ok(());
         }
@@ -195,21 +197,16 @@ impl Simulator {
 
     // ---- fetch -----------------------------------------------------------------------
 
-    /// Fetches through the per-region decode cache.
+    /// The cached decode at `pc` in the active region (`len` 0: not cached).
     #[inline(always)]
-    pub(crate) fn fetch(&mut self, pc: u32) -> Result<Decoded, Trap> {
-        if let Some((ri, off)) = self.mem.find_fetch(pc)
-            && let Some(Some(d)) = self.mem.regions[ri].cache.get(off / 2)
-        {
-            return Ok(*d);
-        }
-        self.fetch_slow(pc)
+    pub(crate) fn fetch_cached(&self, pc: u32) -> Option<&Decoded> {
+        self.mem.icache.get((pc.wrapping_sub(self.mem.icache_base) >> 1) as usize).filter(|d| d.len != 0)
     }
 
     /// Cache miss: decode and fill the cache.
     #[cold]
     #[inline(never)]
-    fn fetch_slow(&mut self, pc: u32) -> Result<Decoded, Trap> {
+    pub(crate) fn fetch_slow(&mut self, pc: u32) -> Result<Decoded, Trap> {
         let Some((ri, off)) = self.mem.find_fetch(pc) else {
             return Err(Trap::Unmapped { addr: pc, size: 2, write: false });
         };
@@ -225,9 +222,7 @@ impl Simulator {
         };
         let (insn, len) = decode::decode(hw1, hw2);
         let d = Decoded { insn, len, class: insn.class_id(), prepared: self.timing.prepare(&insn) };
-        if let Some(slot) = self.mem.regions[ri].cache.get_mut(off / 2) {
-            *slot = Some(d);
-        }
+        self.mem.cache_insert(ri, off, d);
         Ok(d)
     }
 
@@ -615,6 +610,7 @@ impl Simulator {
             Svc { .. } => {
                 self.scs.pending |= 1 << crate::periph::EXC_SVCALL;
                 self.svc_taken = true;
+                self.post_step = true;
                 self.exc_check = true;
             }
             Udf { .. } | Undefined { .. } => return Err(Trap::Undefined),

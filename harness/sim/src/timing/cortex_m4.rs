@@ -11,14 +11,14 @@ pub const P: u32 = 2;
 /// Cortex-M4 timing: the TRM table plus the load-pipelining and AGU-stall rules.
 #[derive(Clone, Debug, Default)]
 pub struct CortexM4 {
-    /// Destination registers of the previous instruction if it was a pipelinable
-    /// single load (LDR/LDRH/LDRB/LDREX) with [`LOAD_MARK`] set, else 0.
-    prev_load_dest: u16,
-    /// Registers written by the previous data-processing instruction (AGU stall rule).
-    prev_alu_dest: u16,
+    /// Facts about the previous instruction, packed as the `prepare` bits 16..48:
+    /// bits 0..16 = destination registers of a pipelinable single load
+    /// (LDR/LDRH/LDRB/LDREX) with [`LOAD_MARK`] set, else 0; bits 16..32 =
+    /// registers written by a data-processing instruction (AGU stall rule).
+    prev: u32,
 }
 
-/// Marks `prev_load_dest` as valid: r15 is never a pipelinable load destination.
+/// Marks the previous-load field of `CortexM4::prev` as valid: r15 is never a pipelinable load destination.
 const LOAD_MARK: u16 = 1 << 15;
 
 fn bit(r: Reg) -> u16 {
@@ -58,15 +58,51 @@ fn alu_dest(insn: &Insn) -> u16 {
 /// Packed static facts from [`CortexM4::prepare`] (cached with the decoded instruction).
 mod packed {
     pub const ADDR_SHIFT: u32 = 0; // u16: registers forming a load/store address
-    pub const ALU_SHIFT: u32 = 16; // u16: registers written by a 1-cycle data-processing op
-    pub const LOAD_SHIFT: u32 = 32; // u16: destinations of a pipelinable single load
+    pub const LOAD_SHIFT: u32 = 16; // u16: destinations of a pipelinable single load, | LOAD_MARK
+    pub const ALU_SHIFT: u32 = 32; // u16: registers written by a 1-cycle data-processing op
+    pub const STATE_SHIFT: u32 = 16; // bits 16..48 become `CortexM4::prev`
     pub const BASE_SHIFT: u32 = 48; // 6 bits: cycles, not taken
     pub const TAKEN_SHIFT: u32 = 54; // 6 bits: cycles when the PC was written
     pub const COST_MASK: u64 = 63;
     pub const PIPE: u64 = 1 << 60; // may pipeline after a load (single loads)
-    pub const LOAD: u64 = 1 << 61; // is a pipelinable single load (sets `prev_load_dest`)
     pub const DIV: u64 = 1 << 62; // cost depends on the quotient
     pub const VALID: u64 = 1 << 63;
+}
+
+impl CortexM4 {
+    #[cold]
+    #[inline(never)]
+    fn prepare_cold(&self, insn: &Insn) -> u64 {
+        self.prepare(insn)
+    }
+
+    /// Cost of an executed instruction from its [`CycleModel::prepare`] facts `p`.
+    #[inline(always)]
+    pub(crate) fn cost_prepared(&mut self, p: u64, taken: bool, quotient: u32) -> u32 {
+        use packed::*;
+        let addr = (p >> ADDR_SHIFT) as u32 & 0xffff;
+        let prev = self.prev;
+        // AGU stall: an address depending on the previous data-processing result
+        // costs +1 (no forwarding to address generation, [D]).
+        let agu = u32::from((addr << 16) & prev != 0);
+        let mut c = ((p >> if taken { TAKEN_SHIFT } else { BASE_SHIFT }) & COST_MASK) as u32;
+        if p & (DIV | PIPE) != 0 {
+            if p & DIV != 0 {
+                // SDIV/UDIV: 2..12 with early termination ([B]); modelled as 2 + one cycle
+                // per 3 significant quotient bits, capped at 12 (simplification, see docs).
+                let bits = 32 - quotient.leading_zeros();
+                c = (2 + bits / 3).min(12);
+            }
+            // LDR pipelining: a single load right after a single load whose destination
+            // it doesn't use for its address loses one cycle ([D]).
+            let prev_load = prev & 0xffff;
+            if p & PIPE != 0 && prev_load != 0 && addr & prev_load & !(LOAD_MARK as u32) == 0 {
+                c -= 1;
+            }
+        }
+        self.prev = (p >> STATE_SHIFT) as u32;
+        c + agu
+    }
 }
 
 /// (cycles not taken, cycles when the PC was written) for one instruction.
@@ -178,10 +214,10 @@ impl CycleModel for CortexM4 {
         match *insn {
             Insn::Ldr { rt, rn, wback, .. } if rt != 15 => {
                 let dest = bit(rt) | if wback { bit(rn) } else { 0 };
-                p |= PIPE | LOAD | (dest as u64) << LOAD_SHIFT;
+                p |= PIPE | ((dest | LOAD_MARK) as u64) << LOAD_SHIFT;
             }
             Insn::LdrReg { rt, .. } | Insn::Ldrex { rt, .. } if rt != 15 => {
-                p |= PIPE | LOAD | (bit(rt) as u64) << LOAD_SHIFT;
+                p |= PIPE | ((bit(rt) | LOAD_MARK) as u64) << LOAD_SHIFT;
             }
             Insn::Div { .. } => p |= DIV,
             _ => {}
@@ -191,35 +227,13 @@ impl CycleModel for CortexM4 {
 
     #[inline(always)]
     fn cycles(&mut self, insn: &Insn, ctx: &TimingCtx) -> u32 {
-        use packed::*;
-        let p = if ctx.prepared & VALID != 0 { ctx.prepared } else { self.prepare(insn) };
-        let prev_load = std::mem::take(&mut self.prev_load_dest);
-        let prev_alu = std::mem::take(&mut self.prev_alu_dest);
         if !ctx.executed {
             // A skipped IT-block instruction still occupies its issue slot: 1 ([A], [E] IssueWidth=1).
+            self.prev = 0;
             return 1;
         }
-        let addr = (p >> ADDR_SHIFT) as u16;
-        // AGU stall: an address depending on the previous data-processing result
-        // costs +1 (no forwarding to address generation, [D]).
-        let agu = u32::from(addr & prev_alu != 0);
-        let mut c = ((if ctx.taken { p >> TAKEN_SHIFT } else { p >> BASE_SHIFT }) & COST_MASK) as u32;
-        if p & DIV != 0 {
-            // SDIV/UDIV: 2..12 with early termination ([B]); modelled as 2 + one cycle per
-            // 3 significant quotient bits, capped at 12 (simplification, see docs).
-            let bits = 32 - ctx.quotient.leading_zeros();
-            c = (2 + bits / 3).min(12);
-        }
-        // LDR pipelining: a single load right after a single load whose destination
-        // it doesn't use for its address loses one cycle ([D]).
-        if p & PIPE != 0 && prev_load != 0 && addr & prev_load & !LOAD_MARK == 0 {
-            c -= 1;
-        }
-        if p & LOAD != 0 {
-            self.prev_load_dest = (p >> LOAD_SHIFT) as u16 | LOAD_MARK;
-        }
-        self.prev_alu_dest = (p >> ALU_SHIFT) as u16;
-        c + agu
+        let p = if ctx.prepared & packed::VALID != 0 { ctx.prepared } else { self.prepare_cold(insn) };
+        self.cost_prepared(p, ctx.taken, ctx.quotient)
     }
 
     fn reset(&mut self) {

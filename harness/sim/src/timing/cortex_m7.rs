@@ -13,6 +13,13 @@ pub struct CortexM7 {
     inner: CortexM4,
 }
 
+impl CortexM7 {
+    #[inline(always)]
+    pub(crate) fn cost_prepared(&mut self, p: u64, taken: bool, quotient: u32) -> u32 {
+        self.inner.cost_prepared(p, taken, quotient)
+    }
+}
+
 impl CycleModel for CortexM7 {
     #[inline(always)]
     fn cycles(&mut self, insn: &Insn, ctx: &TimingCtx) -> u32 {

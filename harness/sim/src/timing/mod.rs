@@ -64,6 +64,18 @@ impl Timing {
         }
     }
 
+    /// Cycles for an executed instruction from its cached `prepare` facts (the hot path).
+    #[inline(always)]
+    pub fn cycles_prepared(&mut self, d: &crate::memory::Decoded, taken: bool, quotient: u32) -> u32 {
+        match self {
+            Timing::M4(m) => m.cost_prepared(d.prepared, taken, quotient),
+            Timing::M7(m) => m.cost_prepared(d.prepared, taken, quotient),
+            Timing::Custom(m) => {
+                m.cycles(&d.insn, &TimingCtx { executed: true, taken, quotient, prepared: d.prepared })
+            }
+        }
+    }
+
     #[inline(always)]
     pub fn prepare(&self, insn: &Insn) -> u64 {
         match self {
