@@ -12,6 +12,7 @@
 mod model;
 mod run;
 mod sim;
+mod train;
 
 use std::process::ExitCode;
 

@@ -45,6 +45,16 @@ enum ModelCommand {
         #[arg(long, value_enum)]
         weights: Option<WeightsArg>,
     },
+    /// Train a model family's float network (models/<family>/model.toml) and save its weights
+    Train {
+        /// The family's model.toml
+        config: PathBuf,
+    },
+    /// Build a model family's variants (pruned, int8, int4 .tbm files) from its trained weights and measure them
+    Variants {
+        /// The family's model.toml
+        config: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -108,6 +118,8 @@ fn load(path: &Path, weights: Option<WeightsArg>) -> Result<(Vec<u8>, Interprete
 
 pub fn model(args: ModelArgs) -> Result<u8, Failure> {
     match args.command {
+        ModelCommand::Train { config } => crate::train::train(&config),
+        ModelCommand::Variants { config } => crate::train::variants(&config),
         ModelCommand::Import { model, output, weights } => {
             let (image, interp) = load(&model, weights)?;
             let view = interp.model().map_err(bad_input)?;

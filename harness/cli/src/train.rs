@@ -1,0 +1,57 @@
+//! `tinybench model train|variants`: the model families under `models/`
+//! (`model.toml`), trained with `tinybench-train` (cargo feature `train`,
+//! on by default).
+
+use std::path::Path;
+
+use crate::{EXIT_BAD_INPUT, Failure};
+
+#[cfg(feature = "train")]
+fn config(path: &Path) -> Result<tinybench_train::ModelConfig, Failure> {
+    tinybench_train::ModelConfig::load(path).map_err(|e| Failure::new(EXIT_BAD_INPUT, e))
+}
+
+#[cfg(feature = "train")]
+fn failure(e: tinybench_train::Error) -> Failure {
+    use tinybench_train::Error;
+    let code = match e {
+        Error::Io { .. } => crate::EXIT_IO,
+        _ => EXIT_BAD_INPUT,
+    };
+    Failure::new(code, e)
+}
+
+/// Trains the float network and saves its weights.
+#[cfg(feature = "train")]
+pub fn train(path: &Path) -> Result<u8, Failure> {
+    let cfg = config(path)?;
+    tinybench_train::family::train(&cfg, &mut |line| println!("{line}")).map_err(failure)?;
+    Ok(0)
+}
+
+/// Builds, writes and measures every variant from the saved weights.
+#[cfg(feature = "train")]
+pub fn variants(path: &Path) -> Result<u8, Failure> {
+    let cfg = config(path)?;
+    let table = tinybench_train::family::variants(&cfg, &mut |line| println!("{line}")).map_err(failure)?;
+    print!("{}", tinybench_train::family::markdown(&table));
+    Ok(0)
+}
+
+#[cfg(not(feature = "train"))]
+fn disabled() -> Failure {
+    Failure::new(
+        EXIT_BAD_INPUT,
+        anyhow::anyhow!("this tinybench was built without training; rebuild with `--features train` (on by default)"),
+    )
+}
+
+#[cfg(not(feature = "train"))]
+pub fn train(_: &Path) -> Result<u8, Failure> {
+    Err(disabled())
+}
+
+#[cfg(not(feature = "train"))]
+pub fn variants(_: &Path) -> Result<u8, Failure> {
+    Err(disabled())
+}
