@@ -8,6 +8,7 @@ mod elf;
 mod error;
 mod exception;
 mod exec;
+mod flash;
 pub mod insn;
 mod memory;
 pub mod periph;
@@ -51,7 +52,9 @@ pub struct RegionSpec {
     pub start: u32,
     pub size: u32,
     pub kind: RegionKind,
-    /// Stored for the timing model; not used yet (see docs/sim-timing-m4.md).
+    /// Flash wait states: charged on instruction fetches that miss the
+    /// prefetch buffer/cache model and on data loads that miss its data cache
+    /// (`flash` module, docs/sim-timing-m4.md). 0 for SRAM/TCM.
     pub wait_states: u32,
 }
 
@@ -167,6 +170,9 @@ pub struct Simulator {
     /// Whether `profiler` is set (tested on taken branches only).
     pub(crate) profiling: bool,
     pub(crate) profiler: Option<Box<profile::Profiler>>,
+    /// Flash line of the last instruction fetch (u32::MAX: none).
+    pub(crate) fetch_line: u32,
+    pub(crate) flash: flash::FlashModel,
 }
 
 impl Simulator {
@@ -229,6 +235,8 @@ impl Simulator {
             initial_sp_hint: 0,
             profiling: false,
             profiler: None,
+            fetch_line: u32::MAX,
+            flash: flash::FlashModel::new(config.core),
         };
         sim.reset_core_state();
         Ok(sim)
@@ -261,6 +269,8 @@ impl Simulator {
         self.cycles = 0;
         self.instructions = 0;
         self.exceptions = 0;
+        self.fetch_line = u32::MAX;
+        self.flash.reset();
         self.class_counts = [0; 16];
         self.timing.reset();
         self.exc_check = false;
@@ -356,6 +366,8 @@ impl Simulator {
         }
         self.instructions += 1;
         self.cycles += 1;
+        // BKPT is in the "trap" class (insn::CLASS_NAMES).
+        self.class_counts[11] += 1;
     }
 
     /// Executes one instruction. The common case (outside an IT block, no
@@ -370,6 +382,9 @@ impl Simulator {
         self.next_pc = pc.wrapping_add(d.len as u32);
         self.pc_written = false;
         self.r[15] = pc.wrapping_add(4);
+        if pc >> self.flash.line_shift != self.fetch_line {
+            self.fetch_new_line(pc);
+        }
         if self.itstate & 0xf != 0 {
             return self.step_in_it(pc, &d);
         }
@@ -377,6 +392,19 @@ impl Simulator {
         let taken = self.pc_written;
         self.cycles += self.timing.cycles_prepared(&d, taken, self.last_quotient) as u64;
         self.retire(pc, &d, taken)
+    }
+
+    /// The fetch moved to another memory line: flash wait states unless the
+    /// prefetch buffer or the instruction cache has it (`flash` module).
+    #[cold]
+    #[inline(never)]
+    fn fetch_new_line(&mut self, pc: u32) {
+        let line = pc >> self.flash.line_shift;
+        let prev = std::mem::replace(&mut self.fetch_line, line);
+        let ws = self.mem.icache_wait_states;
+        if ws != 0 {
+            self.cycles += self.flash.fetch(line, prev, ws) as u64;
+        }
     }
 
     /// Bookkeeping after an instruction: counters, PC update and the rare events.

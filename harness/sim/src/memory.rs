@@ -61,6 +61,8 @@ pub(crate) struct Memory {
     pub icache_base: u32,
     /// Index of the region whose cache is in `icache` (usize::MAX: none).
     icache_region: usize,
+    /// `wait_states` of `icache`'s region.
+    pub icache_wait_states: u32,
 }
 
 impl Memory {
@@ -113,6 +115,7 @@ impl Memory {
             icache: Vec::new(),
             icache_base: 0,
             icache_region: usize::MAX,
+            icache_wait_states: 0,
         })
     }
 
@@ -164,6 +167,20 @@ impl Memory {
         })
     }
 
+    /// Guest read: the value and the region's wait states.
+    #[inline(always)]
+    pub fn read_ws(&self, addr: u32, size: u32) -> Option<(u32, u32)> {
+        let (i, off) = self.find(addr, size)?;
+        let r = &self.regions[i];
+        let d = &r.data;
+        let v = match size {
+            1 => *d.get(off)? as u32,
+            2 => u16::from_le_bytes(d.get(off..off + 2)?.try_into().ok()?) as u32,
+            _ => u32::from_le_bytes(d.get(off..off + 4)?.try_into().ok()?),
+        };
+        Some((v, r.spec.wait_states))
+    }
+
     /// The decode cache of region `i` (wherever it currently lives).
     #[inline]
     fn cache_mut(&mut self, i: usize) -> &mut Vec<Decoded> {
@@ -180,6 +197,7 @@ impl Memory {
         }
         self.icache = std::mem::take(&mut self.regions[ri].cache);
         self.icache_base = self.regions[ri].spec.start;
+        self.icache_wait_states = self.regions[ri].spec.wait_states;
         self.icache_region = ri;
     }
 

@@ -98,6 +98,7 @@ fn run_alu_cases(cases: &[AluCase]) {
 
 include!("tests_alu.rs");
 
+mod flash;
 mod m7;
 mod profile;
 

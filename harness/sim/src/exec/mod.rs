@@ -153,7 +153,11 @@ impl Simulator {
 
     #[inline(always)]
     pub(crate) fn read(&mut self, addr: u32, size: u32) -> Result<u32, Trap> {
-        if let Some(v) = self.mem.read(addr, size) {
+        if let Some((v, ws)) = self.mem.read_ws(addr, size) {
+            if ws != 0 {
+                // Flash data load (rodata, weights): wait states unless cached.
+                self.cycles += self.flash.load(addr, ws) as u64;
+            }
             return Ok(v);
         }
         if (PPB_START..PPB_END).contains(&addr) {
