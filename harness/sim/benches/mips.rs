@@ -144,7 +144,13 @@ fn main() {
         None => (outer, runs),
     };
     let want = expected();
-    for core in [CoreKind::CortexM4, CoreKind::CortexM7] {
+    // `TINYBENCH_BENCH_CORE=m4` or `m7` runs the kernel on one core only.
+    let cores: &[CoreKind] = match std::env::var("TINYBENCH_BENCH_CORE").as_deref() {
+        Ok("m4") => &[CoreKind::CortexM4],
+        Ok("m7") => &[CoreKind::CortexM7],
+        _ => &[CoreKind::CortexM4, CoreKind::CortexM7],
+    };
+    for &core in cores {
         let mut figures = Vec::new();
         for _ in 0..runs {
             let mut sim = kernel_sim(core, outer);

@@ -152,6 +152,7 @@ impl Simulator {
         }
         self.cycles += self.timing.exception_entry_cycles() as u64;
         self.exc_check = true;
+        self.check_fetch_line();
         Ok(())
     }
 

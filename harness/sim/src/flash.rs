@@ -35,6 +35,12 @@ impl FlashModel {
         self.dtags.fill(u32::MAX);
     }
 
+    /// Whether `line` is in the instruction cache (the common case in loops).
+    #[inline(always)]
+    pub fn fetch_hit(&self, line: u32) -> bool {
+        self.itags.get(line as usize & (self.itags.len() - 1)) == Some(&line)
+    }
+
     /// Extra cycles for fetching `line` after `prev_line`.
     pub fn fetch(&mut self, line: u32, prev_line: u32, wait_states: u32) -> u32 {
         let slot = line as usize & (self.itags.len() - 1);

@@ -326,6 +326,7 @@ impl Simulator {
         if self.profiling {
             self.profile_root();
         }
+        self.check_fetch_line();
         for _ in 0..max_instructions {
             if self.cycles >= self.scs.syst_zero_at {
                 if self.scs.syst_wrap(self.cycles) {
@@ -340,6 +341,7 @@ impl Simulator {
                     if self.profiling {
                         self.profile_root();
                     }
+                    self.check_fetch_line();
                     continue;
                 }
                 if let Err(t) = self.take_pending() {
@@ -382,9 +384,6 @@ impl Simulator {
         self.next_pc = pc.wrapping_add(d.len as u32);
         self.pc_written = false;
         self.r[15] = pc.wrapping_add(4);
-        if pc >> self.flash.line_shift != self.fetch_line {
-            self.fetch_new_line(pc);
-        }
         if self.itstate & 0xf != 0 {
             return self.step_in_it(pc, &d);
         }
@@ -394,28 +393,47 @@ impl Simulator {
         self.retire(pc, &d, taken)
     }
 
+    /// Charges the flash model if the PC is in another line than the last fetch.
+    /// Called only where the line can change: after an instruction that ends a
+    /// line (`Decoded::class` bit 7) or wrote the PC, after exception entry and
+    /// return, and when `run` starts.
+    #[inline(always)]
+    pub(crate) fn check_fetch_line(&mut self) {
+        if self.pc >> self.flash.line_shift != self.fetch_line {
+            self.fetch_new_line(self.pc);
+        }
+    }
+
     /// The fetch moved to another memory line: flash wait states unless the
     /// prefetch buffer or the instruction cache has it (`flash` module).
-    #[cold]
-    #[inline(never)]
+    #[inline(always)]
     fn fetch_new_line(&mut self, pc: u32) {
         let line = pc >> self.flash.line_shift;
         let prev = std::mem::replace(&mut self.fetch_line, line);
-        let ws = self.mem.icache_wait_states;
-        if ws != 0 {
-            self.cycles += self.flash.fetch(line, prev, ws) as u64;
+        let ws = self.mem.fetch_wait_states(pc);
+        if ws != 0 && !self.flash.fetch_hit(line) {
+            self.fetch_line_miss(line, prev, ws);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn fetch_line_miss(&mut self, line: u32, prev: u32, ws: u32) {
+        self.cycles += self.flash.fetch(line, prev, ws) as u64;
     }
 
     /// Bookkeeping after an instruction: counters, PC update and the rare events.
     #[inline(always)]
     fn retire(&mut self, pc: u32, d: &memory::Decoded, taken: bool) -> Result<(), Trap> {
         self.instructions += 1;
-        self.class_counts[(d.class & 15) as usize] += 1;
+        self.class_counts[(d.class & memory::CLASS_MASK) as usize] += 1;
         if self.post_step {
             return self.retire_slow(pc, d, taken);
         }
         self.pc = self.next_pc;
+        if d.class & memory::LINE_END != 0 || taken {
+            self.check_fetch_line();
+        }
         if taken {
             if self.profiling {
                 self.profile_branch(&d.insn);
@@ -449,6 +467,7 @@ impl Simulator {
             self.svc_taken = false;
             self.take_svc()?;
         }
+        self.check_fetch_line();
         if taken && self.ipsr == periph::EXC_HARDFAULT && self.pc == pc {
             return Err(Trap::Error(Box::new(self.hardfault_spin_error())));
         }

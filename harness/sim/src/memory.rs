@@ -10,7 +10,8 @@ use crate::{RegionKind, RegionSpec, SimError};
 pub(crate) struct Decoded {
     pub insn: Insn,
     pub len: u8,
-    /// [`Insn::class_id`], precomputed for the statistics histogram.
+    /// [`Insn::class_id`] (bits 0..4, [`CLASS_MASK`]) for the statistics
+    /// histogram, and [`LINE_END`].
     pub class: u8,
     /// The cycle model's [`crate::CycleModel::prepare`] result.
     pub prepared: u64,
@@ -20,6 +21,12 @@ impl Decoded {
     /// An empty cache slot (`len` 0; real instructions are 2 or 4 bytes).
     pub const EMPTY: Decoded = Decoded { insn: Insn::Undefined { word: 0 }, len: 0, class: 0, prepared: 0 };
 }
+
+/// `Decoded::class` bits holding the class id.
+pub(crate) const CLASS_MASK: u8 = 15;
+/// `Decoded::class` flag: the next sequential instruction starts in another flash
+/// line (the flash model must look at it).
+pub(crate) const LINE_END: u8 = 0x80;
 
 pub(crate) struct Region {
     pub spec: RegionSpec,
@@ -179,6 +186,15 @@ impl Memory {
             _ => u32::from_le_bytes(d.get(off..off + 4)?.try_into().ok()?),
         };
         Some((v, r.spec.wait_states))
+    }
+
+    /// Wait states of the region holding the instruction at `pc` (0 if unmapped).
+    #[inline(always)]
+    pub fn fetch_wait_states(&self, pc: u32) -> u32 {
+        if ((pc.wrapping_sub(self.icache_base) >> 1) as usize) < self.icache.len() {
+            return self.icache_wait_states;
+        }
+        self.find_fetch(pc).map_or(0, |(i, _)| self.regions[i].spec.wait_states)
     }
 
     /// The decode cache of region `i` (wherever it currently lives).

@@ -225,7 +225,9 @@ impl Simulator {
             0
         };
         let (insn, len) = decode::decode(hw1, hw2);
-        let d = Decoded { insn, len, class: insn.class_id(), prepared: self.timing.prepare(&insn) };
+        let shift = self.flash.line_shift;
+        let line_end = if pc.wrapping_add(len as u32) >> shift != pc >> shift { crate::memory::LINE_END } else { 0 };
+        let d = Decoded { insn, len, class: insn.class_id() | line_end, prepared: self.timing.prepare(&insn) };
         self.mem.cache_insert(ri, off, d);
         Ok(d)
     }
