@@ -65,6 +65,7 @@ struct CsvRow<'a> {
     case: &'a str,
     workload: &'a str,
     shape: &'a str,
+    quantization: &'a str,
     kernels: &'a str,
     board: &'a str,
     core: &'a str,
@@ -116,6 +117,7 @@ impl<'a> From<&'a CaseResult> for CsvRow<'a> {
             case: &r.case,
             workload: &r.workload,
             shape: &r.shape,
+            quantization: &r.quantization,
             kernels: &r.kernels,
             board: &r.provenance.board,
             core: &r.provenance.core,
@@ -191,6 +193,7 @@ fn placeholder() -> CaseResult {
         case: String::new(),
         workload: String::new(),
         shape: String::new(),
+        quantization: String::new(),
         kernels: String::new(),
         warmup: 0,
         iterations: 0,
@@ -258,9 +261,10 @@ pub fn markdown_string(results: &RunResults) -> String {
     for r in &results.results {
         md.push_str(&format!("\n## {}\n\n", r.case));
         md.push_str(&format!(
-            "Workload `{}` shape `{}`, kernels `{}`, {} MACs per inference; {} warm-up and {} timed inferences at {} Hz.\n\n",
+            "Workload `{}` `{}`, {} weights, kernels `{}`, {} MACs per inference; {} warm-up and {} timed inferences at {} Hz.\n\n",
             r.workload,
             r.shape,
+            r.quantization,
             r.kernels,
             thousands(r.macs),
             r.warmup,

@@ -44,6 +44,7 @@ pub(crate) mod fixtures {
             case: "conv3x3-16x16x8-16".into(),
             workload: "conv2d-3x3".into(),
             shape: "16x16x8:16".into(),
+            quantization: "int8".into(),
             kernels: "reference".into(),
             warmup: 2,
             iterations: 3,

@@ -16,6 +16,8 @@ pub fn summary_table(results: &RunResults) -> String {
         .map_or("energy/inf".to_owned(), |r| format!("uJ/inf ({})", r.energy.provenance.as_str()));
     let header = vec![
         "case".to_owned(),
+        "weights".to_owned(),
+        "kernels".to_owned(),
         format!("{timing} min / median / max"),
         "latency us".to_owned(),
         "MAC/cycle".to_owned(),
@@ -30,6 +32,8 @@ pub fn summary_table(results: &RunResults) -> String {
     for r in &results.results {
         rows.push(vec![
             r.case.clone(),
+            r.quantization.clone(),
+            r.kernels.clone(),
             format!(
                 "{} / {} / {}",
                 thousands(r.cycles.min as u64),
@@ -48,6 +52,7 @@ pub fn summary_table(results: &RunResults) -> String {
     }
     for f in &results.failures {
         let mut row = vec![f.case.clone(), format!("FAILED: {}", f.error.lines().next().unwrap_or_default())];
+        // The message spans the remaining columns.
         row.resize(rows[0].len(), String::new());
         rows.push(row);
     }

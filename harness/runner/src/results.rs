@@ -97,6 +97,8 @@ pub struct CaseResult {
     pub workload: String,
     /// Workload shape (`16x16x8:16`) or model file name.
     pub shape: String,
+    /// Weight storage: `int8`, `int4` or `int4+int8`.
+    pub quantization: String,
     pub kernels: String,
     pub warmup: u32,
     pub iterations: u32,
@@ -193,6 +195,7 @@ pub(crate) fn assemble(inputs: Inputs<'_>) -> CaseResult {
         case: case.name.clone(),
         workload: case.workload.kind().to_owned(),
         shape: workload.description.clone(),
+        quantization: workload.quantization.clone(),
         kernels: case.kernels.as_str().to_owned(),
         warmup: collected.warmup,
         iterations: collected.iterations,

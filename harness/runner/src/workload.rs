@@ -37,6 +37,8 @@ pub struct PreparedWorkload {
     pub arena_bytes: u64,
     /// Accuracy evaluation, when the case has a test set.
     pub eval: Option<Evaluation>,
+    /// Weight storage: `int8`, `int4`, or `int4+int8` for a mix.
+    pub quantization: String,
 }
 
 /// The host's accuracy on a whole test set, and what the target must
@@ -74,6 +76,7 @@ pub fn prepare(case: &CaseConfig, case_dir: &Path) -> Result<PreparedWorkload, R
                 weight_bytes,
                 arena_bytes: (h * w * c + h * w * o) as u64,
                 eval: None,
+                quantization: "int8".to_owned(),
             })
         }
         Workload::Model { path, input, sample, weights } => {
@@ -152,6 +155,7 @@ fn prepare_model(
     let expected_output = interpreter.run(Kernels::Reference, &input_bytes).map_err(|e| model_error(e.to_string()))?;
 
     let rows = tinybench_model::report::rows(&model).map_err(|e| model_error(e.to_string()))?;
+    let quantization = quantization(&model).map_err(|e| model_error(format!("{e:?}")))?;
     let layers: Vec<LayerInfo> = rows
         .iter()
         .map(|r| LayerInfo {
@@ -190,7 +194,30 @@ fn prepare_model(
         arena_bytes: model.arena_bytes() as u64,
         layers,
         eval,
+        quantization,
     })
+}
+
+/// `int8`, `int4`, or `int4+int8`, from the layers that carry a filter.
+fn quantization(model: &tinybench_kernels::tbm::Model<'_>) -> Result<String, tinybench_kernels::tbm::TbmError> {
+    use tinybench_kernels::tbm::{FLAG_INT4, OpCode};
+    let (mut int4, mut int8) = (0, 0);
+    for i in 0..model.layer_count() {
+        let entry = model.entry(i)?;
+        if matches!(entry.op, OpCode::Conv2d | OpCode::DepthwiseConv2d | OpCode::FullyConnected) {
+            if entry.flags & FLAG_INT4 != 0 {
+                int4 += 1;
+            } else {
+                int8 += 1;
+            }
+        }
+    }
+    Ok(match (int4, int8) {
+        (0, _) => "int8",
+        (_, 0) => "int4",
+        _ => "int4+int8",
+    }
+    .to_owned())
 }
 
 /// Runs the whole test set on the host; returns the evaluation and the raw
