@@ -518,6 +518,27 @@ impl fmt::Display for Disasm<'_> {
                     VfpOp::VcvtFromInt { signed } => {
                         write!(o, "vcvt.{t}.{} {d}, s{vm}", if signed { "s32" } else { "u32" })?
                     }
+                    VfpOp::VcvtFixed { to_fixed, unsigned, size, fbits } => {
+                        let fx = format!("{}{size}", if unsigned { "u" } else { "s" });
+                        let (to, from) = if to_fixed { (fx.as_str(), t) } else { (t, fx.as_str()) };
+                        write!(o, "vcvt.{to}.{from} {d}, {d}, #{fbits}")?
+                    }
+                    VfpOp::Vrint { mode } => {
+                        let c = ["n", "p", "m", "z", "a", "r", "x"][mode as usize % 7];
+                        write!(o, "vrint{c}.{t} {d}, {m}")?
+                    }
+                    VfpOp::VcvtRound { mode, signed } => {
+                        let c = ["n", "p", "m", "z", "a"][mode as usize % 5];
+                        write!(o, "vcvt{c}.{}.{t} s{vd}, {m}", if signed { "s32" } else { "u32" })?
+                    }
+                    VfpOp::Vsel { cond } => {
+                        let c = ["eq", "vs", "ge", "gt"][cond as usize & 3];
+                        write!(o, "vsel{c}.{t} {d}, {n}, {m}")?
+                    }
+                    VfpOp::Vmaxnm | VfpOp::Vminnm => {
+                        let name = if op == VfpOp::Vmaxnm { "vmaxnm" } else { "vminnm" };
+                        write!(o, "{name}.{t} {d}, {n}, {m}")?
+                    }
                     VfpOp::VcvtToInt { signed, rz } => write!(
                         o,
                         "vcvt{}.{}.{t} s{vd}, {m}",

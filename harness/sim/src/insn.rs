@@ -234,6 +234,32 @@ pub enum VfpOp {
         signed: bool,
         rz: bool,
     },
+    /// VCVT between float and fixed point, in place on `vd` (`size` 16 or 32 bits,
+    /// `fbits` fraction bits); float -> fixed rounds toward zero.
+    VcvtFixed {
+        to_fixed: bool,
+        unsigned: bool,
+        size: u8,
+        fbits: u8,
+    },
+    /// VRINT{N,P,M,Z,A,R,X} (FPv5): `mode` 0..=3 is an FPSCR.RMode value, 4 = A
+    /// (ties away), 5 = R (FPSCR.RMode), 6 = X (FPSCR.RMode, signals inexact).
+    Vrint {
+        mode: u8,
+    },
+    /// VCVT{A,N,P,M}.S32/U32 (FPv5): float -> integer with the rounding in the
+    /// encoding (`mode` as for [`VfpOp::Vrint`], 0..=4); the destination is an S register.
+    VcvtRound {
+        mode: u8,
+        signed: bool,
+    },
+    /// VSEL{EQ,VS,GE,GT} (FPv5): `cond` 0 = EQ, 1 = VS, 2 = GE, 3 = GT.
+    Vsel {
+        cond: u8,
+    },
+    /// VMAXNM / VMINNM (FPv5).
+    Vmaxnm,
+    Vminnm,
 }
 
 /// One decoded Thumb/Thumb-2 instruction.

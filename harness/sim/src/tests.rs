@@ -99,6 +99,7 @@ fn run_alu_cases(cases: &[AluCase]) {
 include!("tests_alu.rs");
 
 mod flash;
+mod fp;
 mod m7;
 mod profile;
 

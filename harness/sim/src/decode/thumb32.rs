@@ -509,13 +509,52 @@ fn long_multiply(hw1: u32, hw2: u32) -> Option<Insn> {
     }
 }
 
+/// FPv5 VSEL, VMAXNM/VMINNM, VRINT{A,N,P,M}, VCVT{A,N,P,M} (hw1 = 0xFExx, cp10/11).
+fn fpv5(hw1: u32, hw2: u32) -> Option<Insn> {
+    if bits(hw1, 11, 8) != 0b1110 || bit(hw2, 4) {
+        return None;
+    }
+    let double = bit(hw2, 8);
+    let (d, n, m) = (bits(hw1, 6, 6), bits(hw2, 7, 7), bits(hw2, 5, 5));
+    let (vd_f, vn_f, vm_f) = (bits(hw2, 15, 12), bits(hw1, 3, 0), bits(hw2, 3, 0));
+    let reg = |hi: u32, f: u32| if double { (hi << 4) | f } else { (f << 1) | hi } as u8;
+    let (vd, vn, vm) = (reg(d, vd_f), reg(n, vn_f), reg(m, vm_f));
+    let vfp = |op| Some(Insn::Vfp { op, vd, vn, vm, double });
+    if !bit(hw1, 7) {
+        if bit(hw2, 6) {
+            return None;
+        }
+        return vfp(VfpOp::Vsel { cond: bits(hw1, 5, 4) as u8 });
+    }
+    match bits(hw1, 5, 4) {
+        0b00 => vfp(if bit(hw2, 6) { VfpOp::Vminnm } else { VfpOp::Vmaxnm }),
+        0b11 if bit(hw2, 6) => {
+            // RM field: 00 A (ties away), 01 N, 10 P, 11 M.
+            let mode = [4, 0, 1, 2][bits(hw1, 1, 0) as usize];
+            match bits(hw1, 3, 2) {
+                0b10 if !bit(hw2, 7) => vfp(VfpOp::Vrint { mode }),
+                0b11 => {
+                    let vd = ((vd_f << 1) | d) as u8;
+                    Some(Insn::Vfp { op: VfpOp::VcvtRound { mode, signed: bit(hw2, 7) }, vd, vn, vm, double })
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
 /// Coprocessor space: only the FP extension (coprocessors 10 and 11) is decoded.
 fn coproc(hw1: u32, hw2: u32) -> Option<Insn> {
     let word = hw1 | (hw2 << 16);
     let cp = bits(hw2, 11, 8);
-    if cp & 0b1110 != 0b1010 || bit(hw1, 12) {
-        // Other coprocessors (and the unconditional 0xFxxx space) don't exist on M4/M7.
+    if cp & 0b1110 != 0b1010 {
+        // Other coprocessors don't exist on M4/M7.
         return None;
+    }
+    if bit(hw1, 12) {
+        // Unconditional space: only the FPv5 (ARMv8 FP) additions at 0xFExx.
+        return fpv5(hw1, hw2);
     }
     let double = cp == 0b1011;
     let d = bits(hw1, 6, 6);
@@ -627,6 +666,23 @@ fn coproc(hw1: u32, hw2: u32) -> Option<Insn> {
                     Some(Insn::Vfp { op: VfpOp::VcvtFf, vd, vn, vm, double })
                 }
                 0b1000 => Some(Insn::Vfp { op: VfpOp::VcvtFromInt { signed: op7 }, vd, vn, vm: vm_s, double }),
+                0b0110 => vfp(VfpOp::Vrint { mode: if op7 { 3 } else { 5 } }),
+                0b0111 => vfp(VfpOp::Vrint { mode: 6 }),
+                0b1010 | 0b1011 | 0b1110 | 0b1111 => {
+                    // VCVT fixed point: size from sx (bit 7), fbits = size - imm4:i.
+                    let size: u32 = if op7 { 32 } else { 16 };
+                    let imm = (vm_f << 1) | m;
+                    if imm > size {
+                        return Some(Insn::Unsupported { word });
+                    }
+                    let op = VfpOp::VcvtFixed {
+                        to_fixed: vn_f & 0b100 != 0,
+                        unsigned: vn_f & 1 != 0,
+                        size: size as u8,
+                        fbits: (size - imm) as u8,
+                    };
+                    Some(Insn::Vfp { op, vd, vn: vd, vm: vd, double })
+                }
                 0b1100 | 0b1101 => {
                     // Destination is always a single register holding the integer.
                     let vd = ((vd_field << 1) | d) as u8;

@@ -1,7 +1,8 @@
 //! FP extension (FPv4-SP on Cortex-M4, FPv5 on Cortex-M7): loads/stores, moves and
-//! the data-processing ops. Rounding is round-to-nearest-even (the reset default);
-//! FPSCR rounding-mode, flush-to-zero, default-NaN and exception flags are not modelled.
+//! the data-processing ops. Arithmetic honours FPSCR.RMode, FZ and DN and sets the
+//! cumulative exception flags (the IEEE core is in `softfp`).
 
+use super::softfp::{self, Float, FpCtx, Kind};
 use super::{ExecResult, FaultKind, Trap};
 use crate::insn::*;
 use crate::{CoreKind, Simulator};
@@ -161,12 +162,18 @@ impl Simulator {
                 }
             }
             Vfp { op, vd, vn, vm, double } => {
-                if double {
-                    self.check_double()?;
-                    self.vfp_f64(op, vd, vn, vm)?;
-                } else {
-                    self.vfp_f32(op, vd, vn, vm)?;
+                let fpv5 = matches!(
+                    op,
+                    VfpOp::Vrint { .. } | VfpOp::VcvtRound { .. } | VfpOp::Vsel { .. } | VfpOp::Vmaxnm | VfpOp::Vminnm
+                );
+                if fpv5 && self.core == CoreKind::CortexM4 {
+                    return Err(Trap::Undefined);
                 }
+                // VCVT.F64.F32 and VCVT.F64.<int> produce a double (`double` is the source precision).
+                if double || matches!(op, VfpOp::VcvtFf) {
+                    self.check_double()?;
+                }
+                self.vfp_op(op, vd, vn, vm, double)?;
             }
             _ => {}
         }
@@ -178,111 +185,137 @@ impl Simulator {
         if self.core == CoreKind::CortexM4 { Err(Trap::Undefined) } else { Ok(()) }
     }
 
-    fn set_fp_cmp(&mut self, a: f64, b: f64) {
-        let nzcv: u32 = if a.is_nan() || b.is_nan() {
-            0b0011
-        } else if a == b {
-            0b0110
-        } else if a < b {
-            0b1000
+    /// Reads S`i` (single) or D`i` (double) as raw bits.
+    fn v_get(&self, i: u8, double: bool) -> Result<u64, Trap> {
+        if double { self.d_get(i) } else { self.s_get(i).map(u64::from) }
+    }
+    fn v_set(&mut self, i: u8, double: bool, v: u64) -> ExecResult {
+        if double { self.d_set(i, v) } else { self.s_set(i, v as u32) }
+    }
+
+    /// FP data processing with FPSCR semantics (`softfp`); raised flags accumulate in FPSCR.
+    fn vfp_op(&mut self, op: VfpOp, vd: u8, vn: u8, vm: u8, double: bool) -> ExecResult {
+        let mut ctx = FpCtx::from_fpscr(self.fpscr);
+        let r = if double {
+            self.vfp_t::<f64>(&mut ctx, op, vd, vn, vm)
         } else {
-            0b0010
+            self.vfp_t::<f32>(&mut ctx, op, vd, vn, vm)
         };
-        self.fpscr = (self.fpscr & 0x0FFF_FFFF) | (nzcv << 28);
+        self.fpscr |= ctx.flags;
+        r
     }
 
-    fn vfp_f32(&mut self, op: VfpOp, vd: u8, vn: u8, vm: u8) -> ExecResult {
-        let f = |x: u32| f32::from_bits(x);
-        let d = f(self.s_get(vd)?);
-        let n = if matches!(op, VfpOp::Vcmp | VfpOp::Vcmpe) { 0.0 } else { f(self.s_get(vn).unwrap_or(0)) };
-        let m = if vm == 0xff { 0.0 } else { f(self.s_get(vm)?) };
+    fn vfp_t<F: Float>(&mut self, ctx: &mut FpCtx, op: VfpOp, vd: u8, vn: u8, vm: u8) -> ExecResult {
+        let dbl = F::FRAC == 52;
+        let sign: u64 = 1 << (F::FRAC + F::EXP);
+        let neg = |x: u64| x ^ sign;
+        let mul = |ctx: &mut FpCtx, a, b| softfp::arith::<F>(ctx, Kind::Mul, &[a, b], false);
+        let add = |ctx: &mut FpCtx, a, b| softfp::arith::<F>(ctx, Kind::Add, &[a, b], false);
+        let fma = |ctx: &mut FpCtx, c, a, b| softfp::arith::<F>(ctx, Kind::Fma, &[c, a, b], false);
+        let get = |s: &Self, i| s.v_get(i, dbl);
         let r = match op {
-            VfpOp::Vmla => d + n * m,
-            VfpOp::Vmls => d - n * m,
-            VfpOp::Vnmla => -d - n * m,
-            VfpOp::Vnmls => -d + n * m,
-            VfpOp::Vmul => n * m,
-            VfpOp::Vnmul => -(n * m),
-            VfpOp::Vadd => n + m,
-            VfpOp::Vsub => n - m,
-            VfpOp::Vdiv => n / m,
-            VfpOp::Vfma => n.mul_add(m, d),
-            VfpOp::Vfms => (-n).mul_add(m, d),
-            VfpOp::Vfnma => (-n).mul_add(m, -d),
-            VfpOp::Vfnms => n.mul_add(m, -d),
-            VfpOp::Vmov => m,
-            VfpOp::Vabs => m.abs(),
-            VfpOp::Vneg => -m,
-            VfpOp::Vsqrt => m.sqrt(),
+            VfpOp::Vmla | VfpOp::Vmls | VfpOp::Vnmla | VfpOp::Vnmls => {
+                let (d, n, m) = (get(self, vd)?, get(self, vn)?, get(self, vm)?);
+                let p = mul(ctx, n, m);
+                match op {
+                    VfpOp::Vmla => add(ctx, d, p),
+                    VfpOp::Vmls => add(ctx, d, neg(p)),
+                    VfpOp::Vnmla => add(ctx, neg(d), neg(p)),
+                    _ => add(ctx, neg(d), p),
+                }
+            }
+            VfpOp::Vfma | VfpOp::Vfms | VfpOp::Vfnma | VfpOp::Vfnms => {
+                let (d, n, m) = (get(self, vd)?, get(self, vn)?, get(self, vm)?);
+                match op {
+                    VfpOp::Vfma => fma(ctx, d, n, m),
+                    VfpOp::Vfms => fma(ctx, d, neg(n), m),
+                    VfpOp::Vfnma => fma(ctx, neg(d), neg(n), m),
+                    _ => fma(ctx, neg(d), n, m),
+                }
+            }
+            VfpOp::Vmul | VfpOp::Vnmul | VfpOp::Vadd | VfpOp::Vsub | VfpOp::Vdiv => {
+                let (n, m) = (get(self, vn)?, get(self, vm)?);
+                match op {
+                    VfpOp::Vmul => mul(ctx, n, m),
+                    VfpOp::Vnmul => neg(mul(ctx, n, m)),
+                    VfpOp::Vadd => add(ctx, n, m),
+                    VfpOp::Vsub => softfp::arith::<F>(ctx, Kind::Add, &[n, m], true),
+                    _ => softfp::arith::<F>(ctx, Kind::Div, &[n, m], false),
+                }
+            }
+            VfpOp::Vsqrt => softfp::arith::<F>(ctx, Kind::Sqrt, &[get(self, vm)?], false),
+            VfpOp::Vmov => get(self, vm)?,
+            VfpOp::Vabs => get(self, vm)? & !sign,
+            VfpOp::Vneg => neg(get(self, vm)?),
             VfpOp::Vcmp | VfpOp::Vcmpe => {
-                self.set_fp_cmp(d as f64, m as f64);
+                let d = get(self, vd)?;
+                let m = if vm == 0xff { 0 } else { get(self, vm)? };
+                let nzcv = softfp::compare::<F>(ctx, d, m, op == VfpOp::Vcmpe);
+                self.fpscr = (self.fpscr & 0x0FFF_FFFF) | (nzcv << 28);
                 return Ok(());
             }
             VfpOp::VcvtFf => {
-                // Single source -> double destination.
-                return self.d_set(vd, (m as f64).to_bits());
+                // `double` is the source precision; the destination has the other one.
+                return if dbl {
+                    let v = softfp::f64_to_f32(ctx, get(self, vm)?);
+                    self.s_set(vd, v)
+                } else {
+                    let v = softfp::f32_to_f64(ctx, get(self, vm)? as u32);
+                    self.d_set(vd, v)
+                };
             }
-            VfpOp::VcvtFromInt { signed } => {
-                let x = self.s_get(vm)?;
-                if signed { x as i32 as f32 } else { x as f32 }
-            }
+            VfpOp::VcvtFromInt { signed } => softfp::fixed_to_fp::<F>(ctx, self.s_get(vm)?, 32, 0, !signed),
             VfpOp::VcvtToInt { signed, rz } => {
-                let x = if rz { m.trunc() } else { m.round_ties_even() };
-                let v = if signed { x as i32 as u32 } else { x as u32 };
+                let mode = if rz { softfp::RZ } else { ctx.rmode };
+                let v = softfp::fp_to_fixed::<F>(ctx, get(self, vm)?, 32, 0, !signed, mode);
                 return self.s_set(vd, v);
             }
+            VfpOp::VcvtFixed { to_fixed, unsigned, size, fbits } => {
+                let x = get(self, vd)?;
+                if to_fixed {
+                    let v = softfp::fp_to_fixed::<F>(ctx, x, size as u32, fbits as u32, unsigned, softfp::RZ);
+                    // A D destination holds the integer extended to 64 bits.
+                    if unsigned { v as u64 } else { v as i32 as i64 as u64 }
+                } else {
+                    softfp::fixed_to_fp::<F>(ctx, x as u32, size as u32, fbits as u32, unsigned)
+                }
+            }
+            VfpOp::Vrint { mode } => {
+                let rmode = if mode >= 5 { ctx.rmode } else { mode as u32 };
+                softfp::round_int::<F>(ctx, get(self, vm)?, rmode, mode == 6)
+            }
+            VfpOp::VcvtRound { mode, signed } => {
+                let v = get(self, vm)?;
+                let r = if mode == 4 {
+                    // Ties away: round the magnitude half-up via VRINTA, then convert exactly.
+                    let mut quiet = *ctx;
+                    let i = softfp::round_int::<F>(&mut quiet, v, 4, false);
+                    let mut c = *ctx;
+                    let r = softfp::fp_to_fixed::<F>(&mut c, i, 32, 0, !signed, softfp::RZ);
+                    let inexact = i != v && c.flags & softfp::IOC == 0 && quiet.flags & softfp::IOC == 0;
+                    ctx.flags |= c.flags | quiet.flags | if inexact { softfp::IXC } else { 0 };
+                    r
+                } else {
+                    softfp::fp_to_fixed::<F>(ctx, v, 32, 0, !signed, mode as u32)
+                };
+                return self.s_set(vd, r);
+            }
+            VfpOp::Vsel { cond } => {
+                let (n, z, v) = (self.n, self.z, self.v);
+                let take_n = match cond {
+                    0 => z,
+                    1 => v,
+                    2 => n == v,
+                    _ => !z && n == v,
+                };
+                if take_n { get(self, vn)? } else { get(self, vm)? }
+            }
+            VfpOp::Vmaxnm | VfpOp::Vminnm => {
+                let (n, m) = (get(self, vn)?, get(self, vm)?);
+                softfp::max_min_num::<F>(ctx, n, m, op == VfpOp::Vmaxnm)
+            }
         };
-        self.s_set(vd, r.to_bits())
-    }
-
-    fn vfp_f64(&mut self, op: VfpOp, vd: u8, vn: u8, vm: u8) -> ExecResult {
-        let f = f64::from_bits;
-        match op {
-            VfpOp::VcvtFromInt { signed } => {
-                let x = self.s_get(vm)?;
-                let r = if signed { x as i32 as f64 } else { x as f64 };
-                return self.d_set(vd, r.to_bits());
-            }
-            VfpOp::VcvtToInt { signed, rz } => {
-                let m = f(self.d_get(vm)?);
-                let x = if rz { m.trunc() } else { m.round_ties_even() };
-                let v = if signed { x as i32 as u32 } else { x as u32 };
-                return self.s_set(vd, v);
-            }
-            VfpOp::VcvtFf => {
-                let m = f(self.d_get(vm)?);
-                return self.s_set(vd, (m as f32).to_bits());
-            }
-            _ => {}
-        }
-        let d = f(self.d_get(vd)?);
-        let n = if matches!(op, VfpOp::Vcmp | VfpOp::Vcmpe) { 0.0 } else { f(self.d_get(vn).unwrap_or(0)) };
-        let m = if vm == 0xff { 0.0 } else { f(self.d_get(vm)?) };
-        let r = match op {
-            VfpOp::Vmla => d + n * m,
-            VfpOp::Vmls => d - n * m,
-            VfpOp::Vnmla => -d - n * m,
-            VfpOp::Vnmls => -d + n * m,
-            VfpOp::Vmul => n * m,
-            VfpOp::Vnmul => -(n * m),
-            VfpOp::Vadd => n + m,
-            VfpOp::Vsub => n - m,
-            VfpOp::Vdiv => n / m,
-            VfpOp::Vfma => n.mul_add(m, d),
-            VfpOp::Vfms => (-n).mul_add(m, d),
-            VfpOp::Vfnma => (-n).mul_add(m, -d),
-            VfpOp::Vfnms => n.mul_add(m, -d),
-            VfpOp::Vmov => m,
-            VfpOp::Vabs => m.abs(),
-            VfpOp::Vneg => -m,
-            VfpOp::Vsqrt => m.sqrt(),
-            VfpOp::Vcmp | VfpOp::Vcmpe => {
-                self.set_fp_cmp(d, m);
-                return Ok(());
-            }
-            _ => return Err(Trap::Unsupported("FP conversion")),
-        };
-        self.d_set(vd, r.to_bits())
+        self.v_set(vd, dbl, r)
     }
 }
 

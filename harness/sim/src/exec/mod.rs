@@ -3,6 +3,7 @@
 pub(crate) mod alu;
 mod dsp;
 pub(crate) mod fp;
+pub(crate) mod softfp;
 
 use crate::decode;
 use crate::insn::*;
