@@ -217,6 +217,137 @@ pub fn dot(x: &[i8], w: &[i8], x_offset: i32, w_offset: i32, mut acc: i32) -> i3
     acc
 }
 
+/// Words of widened operands one [`block_4x2`] step consumes per position or
+/// channel: 4 k-pairs (8 reduction values) per loop iteration.
+pub const BLOCK_PAIRS: usize = 4;
+
+/// The register-blocked GEMM step of the `simd` CONV_2D / FULLY_CONNECTED:
+/// 4 output positions × 2 output channels, all 8 accumulators in registers.
+///
+/// Operands are *pre-widened* words, each two signed 16-bit values of
+/// consecutive reduction slots (see [`crate::gemm`] for the slot order):
+/// `x` holds, per k-pair `j`, the words of positions 0..4 at `4j..4j + 4`;
+/// `w` the words of channels 0, 1 at `2j, 2j + 1`. Per k-pair the loop loads
+/// 2 weight and 4 input words and issues 8 SMLADs (16 MACs): every input
+/// word feeds two SMLADs, every weight word four. Returns
+/// `[p0c0, p0c1, p1c0, p1c1, p2c0, p2c1, p3c0, p3c1]`, sums wrapping in 32
+/// bits like the reference's.
+///
+/// # Panics
+/// Unless `w.len()` is a non-zero multiple of `2 * BLOCK_PAIRS` and `x.len() == 2 * w.len()`.
+#[inline]
+pub fn block_4x2(x: &[u32], w: &[u32]) -> [i32; 8] {
+    assert!(w.len().is_multiple_of(2 * BLOCK_PAIRS) && !w.is_empty() && x.len() == 2 * w.len());
+    #[cfg(target_arch = "arm")]
+    {
+        // The loop end (one past w's last word) rides in r0 until it is pushed.
+        let mut a0 = w.as_ptr_range().end as u32;
+        let (mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32);
+        let (a4, a5, a8, a9): (i32, i32, i32, i32);
+        // SAFETY: reads `w` (r10 walks it to its end, checked above) and `x`
+        // (r11, twice w's length, checked above) only; r6/r7 (not allocatable
+        // in Rust asm) are saved and restored around the loop, and the one
+        // word pushed for the loop end is popped before the block ends.
+        unsafe {
+            asm!(
+            "push {{r0, r6, r7}}",
+            "movs r0, #0",
+            "movs r4, #0",
+            "movs r5, #0",
+            "mov r8, r0",
+            "mov r9, r0",
+            "2:",
+            "ldr r12, [r10, #8]",
+            "ldr lr, [r10, #12]",
+            "ldr r6, [r11, #16]",
+            "ldr r7, [r11, #20]",
+            "smlad r0, r6, r12, r0",
+            "smlad r1, r6, lr, r1",
+            "smlad r2, r7, r12, r2",
+            "smlad r3, r7, lr, r3",
+            "ldr r6, [r11, #24]",
+            "ldr r7, [r11, #28]",
+            "smlad r4, r6, r12, r4",
+            "smlad r5, r6, lr, r5",
+            "smlad r8, r7, r12, r8",
+            "smlad r9, r7, lr, r9",
+            "ldr r12, [r10, #16]",
+            "ldr lr, [r10, #20]",
+            "ldr r6, [r11, #32]",
+            "ldr r7, [r11, #36]",
+            "smlad r0, r6, r12, r0",
+            "smlad r1, r6, lr, r1",
+            "smlad r2, r7, r12, r2",
+            "smlad r3, r7, lr, r3",
+            "ldr r6, [r11, #40]",
+            "ldr r7, [r11, #44]",
+            "smlad r4, r6, r12, r4",
+            "smlad r5, r6, lr, r5",
+            "smlad r8, r7, r12, r8",
+            "smlad r9, r7, lr, r9",
+            "ldr r12, [r10, #24]",
+            "ldr lr, [r10, #28]",
+            "ldr r6, [r11, #48]",
+            "ldr r7, [r11, #52]",
+            "smlad r0, r6, r12, r0",
+            "smlad r1, r6, lr, r1",
+            "smlad r2, r7, r12, r2",
+            "smlad r3, r7, lr, r3",
+            "ldr r6, [r11, #56]",
+            "ldr r7, [r11, #60]",
+            "smlad r4, r6, r12, r4",
+            "smlad r5, r6, lr, r5",
+            "smlad r8, r7, r12, r8",
+            "smlad r9, r7, lr, r9",
+            // k-pair 0 of the group last: its final loads advance both pointers.
+            "ldr lr, [r10, #4]",
+            "ldr r12, [r10], #32",
+            "ldr r6, [r11, #8]",
+            "ldr r7, [r11, #12]",
+            "smlad r4, r6, r12, r4",
+            "smlad r5, r6, lr, r5",
+            "smlad r8, r7, r12, r8",
+            "smlad r9, r7, lr, r9",
+            "ldr r7, [r11, #4]",
+            "ldr r6, [r11], #64",
+            "smlad r0, r6, r12, r0",
+            "smlad r1, r6, lr, r1",
+            "smlad r2, r7, r12, r2",
+            "smlad r3, r7, lr, r3",
+            "ldr r12, [sp]",
+            "cmp r10, r12",
+            "bne 2b",
+            "add sp, #4",
+            "pop {{r6, r7}}",
+            inout("r0") a0,
+            inout("r1") a1,
+            inout("r2") a2,
+            inout("r3") a3,
+            out("r4") a4,
+            out("r5") a5,
+            out("r8") a8,
+            out("r9") a9,
+            inout("r10") w.as_ptr() => _,
+            inout("r11") x.as_ptr() => _,
+            out("r12") _,
+            out("lr") _,
+            )
+        };
+        [a0 as i32, a1, a2, a3, a4, a5, a8, a9]
+    }
+    #[cfg(not(target_arch = "arm"))]
+    {
+        let mut acc = [0i32; 8];
+        for (xs, ws) in x.chunks_exact(4).zip(w.chunks_exact(2)) {
+            for (p, &xw) in xs.iter().enumerate() {
+                acc[2 * p] = smlad(xw, ws[0], acc[2 * p]);
+                acc[2 * p + 1] = smlad(xw, ws[1], acc[2 * p + 1]);
+            }
+        }
+        acc
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,8 +14,8 @@
 //! - [`kernel_set`]: the [`kernel_set::KernelSet`] seam every implementation
 //!   (`reference`, `fused`, `simd`) plugs into, and the conformance battery.
 //! - [`fused`]: one-pass layer groups (conv + requantization + activation + RELU + pool).
-//! - [`simd`] and [`dsp`]: ARMv7E-M DSP inner loops (`asm!` on ARM, exact
-//!   portable models of the instructions elsewhere).
+//! - [`simd`], [`gemm`] and [`dsp`]: ARMv7E-M DSP inner loops (`asm!` on ARM,
+//!   exact portable models of the instructions elsewhere).
 //! - [`tbm`]: the `.tbm` firmware model format (reader) and the arena engine
 //!   that runs it with a kernel set.
 //! - [`fixture`]: `const fn` generators so firmware keeps a workload in rodata.
@@ -33,6 +33,7 @@ pub mod filter;
 pub mod fixture;
 pub mod fully_connected;
 pub mod fused;
+pub mod gemm;
 pub mod kernel_set;
 pub mod pool;
 pub mod quant;

@@ -2,11 +2,12 @@
 //! CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED; on the host the same
 //! algorithm runs on the portable models of the instructions.
 //!
-//! - CONV_2D and FULLY_CONNECTED reduce over contiguous int8 runs (a filter
-//!   row's in-image taps × channels; a weight row): [`Dsp`] takes four
-//!   input and four weight bytes per step, widens the even and odd bytes
-//!   with SXTB16 / SXTB16 ROR 8 (SXTAB16 adds the zero-point offset in the
-//!   same instruction) and accumulates with two SMLADs.
+//! - CONV_2D (and FULLY_CONNECTED with several rows) run the blocked GEMM of
+//!   [`crate::gemm`]: weights and im2col columns widened once to 16-bit
+//!   halves (zero point added), then 4 positions × 2 channels per register
+//!   block, 8 SMLADs per 6 word loads ([`dsp::block_4x2`]). Reductions longer
+//!   than [`gemm::K_MAX`] and one-row FULLY_CONNECTED keep [`Dsp`]: four input
+//!   and four weight bytes per step, SXTB16 / SXTAB16 widening, two SMLADs.
 //! - DEPTHWISE_CONV_2D (depth multiplier 1) has no reduction over adjacent
 //!   bytes: adjacent bytes are adjacent *channels*. It loads four channels
 //!   of a tap at once, widens them the same way and accumulates each channel
@@ -17,13 +18,14 @@
 //! four weights at a time (depthwise), then take the same DSP path.
 
 use crate::KernelError;
-use crate::conv2d::{ConvParams, ConvWeights, Shape};
+use crate::conv2d::{self, ConvParams, ConvWeights, Shape};
 use crate::depthwise::{self, DepthwiseParams};
 use crate::dsp::{self, fits_half, load4, pair, smlabb, smlatt, sxtab16, sxtab16_ror8, sxtb16, sxtb16_ror8};
 use crate::filter::Filter;
 use crate::fully_connected::{self, FullyConnectedParams, FullyConnectedWeights, Rounding};
-use crate::fused::{self, Epilogue, Mac, Scalar, dot_filter, requantize, tap_range};
-use crate::quant::{multiply_by_quantized_multiplier, multiply_by_quantized_multiplier_single_rounding};
+use crate::fused::{self, Epilogue, Mac, Scalar, dot_filter, tap_range};
+use crate::gemm;
+use crate::quant::{multiply_by_quantized_multiplier_fast, multiply_by_quantized_multiplier_single_rounding};
 
 /// SXTAB16 + SMLAD dot products ([`dsp::dot`]); offsets that do not fit a
 /// 16-bit half (never the case for TFLite int8 zero points) use [`Scalar`].
@@ -51,7 +53,45 @@ pub fn conv2d<F: Filter>(
     w: &ConvWeights<'_, F>,
     output: &mut [i8],
 ) -> Result<(), KernelError> {
-    fused::conv2d::<Dsp, F>(p, input, w, &Epilogue::NONE, output)
+    let k = p.filter_height * p.filter_width * p.input.channels;
+    if !gemm::supports(k, p.input_offset, 0) {
+        return fused::conv2d::<Dsp, F>(p, input, w, &Epilogue::NONE, output);
+    }
+    conv2d::check(p, input, w, output.len())?;
+    let Shape { height, width, channels: depth } = p.input;
+    let out = p.output_shape();
+    let pad = p.padding_values();
+    let per_image = out.height * out.width;
+    // One column per output position: each filter row's in-image taps, a
+    // contiguous run of input (NHWC) at its slots of the OHWI order.
+    let column = |pos: usize, cols: &mut gemm::Columns, lane: usize| {
+        let (batch, at) = (pos / per_image, pos % per_image);
+        let oy = ((at / out.width) * p.stride_height) as isize - pad.height as isize;
+        let ox = ((at % out.width) * p.stride_width) as isize - pad.width as isize;
+        let ry = tap_range(oy, p.dilation_height, p.filter_height, height);
+        let rx = tap_range(ox, p.dilation_width, p.filter_width, width);
+        if ry.len() < p.filter_height || rx.len() < p.filter_width {
+            cols.clear(lane);
+        }
+        for fy in ry {
+            let row = (batch * height + (oy + (fy * p.dilation_height) as isize) as usize) * width;
+            if p.dilation_width == 1 {
+                let start = (row + (ox + rx.start as isize) as usize) * depth;
+                let run = &input[start..start + rx.len() * depth];
+                cols.put(lane, (fy * p.filter_width + rx.start) * depth, run, p.input_offset);
+            } else {
+                for fx in rx.clone() {
+                    let start = (row + (ox + (fx * p.dilation_width) as isize) as usize) * depth;
+                    cols.put(lane, (fy * p.filter_width + fx) * depth, &input[start..start + depth], p.input_offset);
+                }
+            }
+        }
+    };
+    let cout = p.output_channels;
+    gemm::run(k, p.batches * per_image, cout, &w.filter, 0, column, |pos, c, acc| {
+        output[pos * cout + c] = requantize_fast(acc, c, w, p.output_offset, p.activation_min, p.activation_max);
+    });
+    Ok(())
 }
 
 /// Four consecutive weights as one word (int8: one load; int4: unpacked).
@@ -118,7 +158,7 @@ pub fn depthwise_conv2d<F: Filter>(
                     }
                     for (k, &a) in acc.iter().enumerate() {
                         output[out_index + c + k] =
-                            requantize(a, c + k, w, p.output_offset, p.activation_min, p.activation_max);
+                            requantize_fast(a, c + k, w, p.output_offset, p.activation_min, p.activation_max);
                     }
                     c += 4;
                 }
@@ -131,13 +171,25 @@ pub fn depthwise_conv2d<F: Filter>(
                             acc = acc.wrapping_add(i32::from(wv) * (i32::from(x) + p.input_offset));
                         }
                     }
-                    output[out_index + c] = requantize(acc, c, w, p.output_offset, p.activation_min, p.activation_max);
+                    output[out_index + c] =
+                        requantize_fast(acc, c, w, p.output_offset, p.activation_min, p.activation_max);
                 }
                 out_index += depth;
             }
         }
     }
     Ok(())
+}
+
+/// [`fused::requantize`] with [`multiply_by_quantized_multiplier_fast`].
+#[inline(always)]
+fn requantize_fast(acc: i32, channel: usize, w: &ConvWeights<'_, impl Filter>, offset: i32, min: i32, max: i32) -> i8 {
+    let acc = match w.bias {
+        Some(bias) => acc.wrapping_add(bias[channel]),
+        None => acc,
+    };
+    let scaled = multiply_by_quantized_multiplier_fast(acc, w.output_multiplier[channel], w.output_shift[channel]);
+    scaled.wrapping_add(offset).clamp(min, max) as i8
 }
 
 /// FULLY_CONNECTED: one DSP dot product per output.
@@ -152,21 +204,35 @@ pub fn fully_connected<F: Filter>(
 ) -> Result<(), KernelError> {
     let per_channel = fully_connected::check(p, input, w, output.len())?;
     let (depth, accum_depth) = (p.output_depth, p.accum_depth);
+    let finish = |acc: i32, out_c: usize| {
+        let acc = match w.bias {
+            Some(bias) => acc.wrapping_add(bias[out_c]),
+            None => acc,
+        };
+        let q = if per_channel { out_c } else { 0 };
+        let (m, shift) = (w.output_multiplier[q], w.output_shift[q]);
+        let scaled = match p.rounding {
+            Rounding::Double => multiply_by_quantized_multiplier_fast(acc, m, shift),
+            Rounding::Single => multiply_by_quantized_multiplier_single_rounding(acc, m, shift),
+        };
+        scaled.wrapping_add(p.output_offset).clamp(p.activation_min, p.activation_max) as i8
+    };
+    // Several rows: the blocked GEMM (batches are its positions); one row
+    // would fill a quarter of its register block, so it keeps the dot products.
+    if p.batches > 1 && gemm::supports(accum_depth, p.input_offset, p.filter_offset) {
+        let column = |batch: usize, cols: &mut gemm::Columns, lane: usize| {
+            cols.put(lane, 0, &input[batch * accum_depth..(batch + 1) * accum_depth], p.input_offset);
+        };
+        gemm::run(accum_depth, p.batches, depth, &w.filter, p.filter_offset, column, |batch, out_c, acc| {
+            output[batch * depth + out_c] = finish(acc, out_c);
+        });
+        return Ok(());
+    }
     for batch in 0..p.batches {
         let row = &input[batch * accum_depth..(batch + 1) * accum_depth];
         for out_c in 0..depth {
-            let mut acc = dot_filter::<Dsp, F>(row, &w.filter, out_c * accum_depth, p.input_offset, p.filter_offset, 0);
-            if let Some(bias) = w.bias {
-                acc = acc.wrapping_add(bias[out_c]);
-            }
-            let q = if per_channel { out_c } else { 0 };
-            let (m, shift) = (w.output_multiplier[q], w.output_shift[q]);
-            let scaled = match p.rounding {
-                Rounding::Double => multiply_by_quantized_multiplier(acc, m, shift),
-                Rounding::Single => multiply_by_quantized_multiplier_single_rounding(acc, m, shift),
-            };
-            output[batch * depth + out_c] =
-                scaled.wrapping_add(p.output_offset).clamp(p.activation_min, p.activation_max) as i8;
+            let acc = dot_filter::<Dsp, F>(row, &w.filter, out_c * accum_depth, p.input_offset, p.filter_offset, 0);
+            output[batch * depth + out_c] = finish(acc, out_c);
         }
     }
     Ok(())
