@@ -9,7 +9,12 @@ use std::io::{BufRead, Write};
 use tinybench_sim::*;
 fn main() {
     let cfg = SimConfig {
-        core: CoreKind::CortexM4,
+        // EXEC_LINES_CORE=m7 selects the Cortex-M7 (FPv5 with double precision).
+        core: if std::env::var("EXEC_LINES_CORE").as_deref() == Ok("m7") {
+            CoreKind::CortexM7
+        } else {
+            CoreKind::CortexM4
+        },
         clock_hz: 1_000_000,
         regions: vec![
             RegionSpec { name: "f".into(), start: 0x0800_0000, size: 0x1000, kind: RegionKind::Flash, wait_states: 0 },

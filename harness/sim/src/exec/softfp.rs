@@ -185,6 +185,7 @@ impl Float for f32 {
 /// `2^600`: scales tiny double-precision operands out of the subnormal range.
 const P600: f64 = f64::from_bits((1023 + 600) << 52);
 const TINY: f64 = f64::from_bits((1023 - 900) << 52);
+const HUGE: f64 = f64::from_bits((1023 + 1000) << 52);
 
 impl Float for f64 {
     const FRAC: u32 = 52;
@@ -239,6 +240,9 @@ impl Float for f64 {
                 if a.abs() < TINY {
                     a *= P600;
                     q *= P600;
+                } else if a.abs() > HUGE {
+                    // q * b may round past MAX: quarter both (exact, q >= 2^-24 here).
+                    (a, q) = (a * 0.25, q * 0.25);
                 }
                 let (ph, pl) = two_prod(q, b);
                 sum_sign(&[a, -ph, -pl]) * sgn(b)
@@ -251,6 +255,8 @@ impl Float for f64 {
                 if a < TINY {
                     a *= P600;
                     r *= f64::from_bits((1023 + 300) << 52);
+                } else if a > HUGE {
+                    (a, r) = (a * 0.25, r * 0.5);
                 }
                 let (ph, pl) = two_prod(r, r);
                 sum_sign(&[a, -ph, -pl])
@@ -259,17 +265,30 @@ impl Float for f64 {
                 if a == 0.0 || b == 0.0 {
                     return 0;
                 }
-                let (mut x, y) = if a.abs() <= b.abs() { (a, b) } else { (b, a) };
-                let (mut c, mut r) = (c, r);
+                let (mut x, mut y, mut c, mut r) = (a, b, c, r);
                 if (x * y).abs() < TINY {
-                    let (cs, rs) = (c * P600, r * P600);
+                    // Normalise both factors to [1, 2) and scale c and r by the same power of two.
+                    let (ex, ey) = (exponent(x), exponent(y));
+                    let k = -(ex + ey);
+                    let (cs, rs) = (ldexp(c, k), ldexp(r, k));
                     if !cs.is_finite() || !rs.is_finite() {
-                        // The addend dominates by more than 2^600: the product only breaks ties.
+                        // The addend dominates by more than 2^1000: the product only breaks ties.
                         let s = sum_sign(&[c, -r]);
                         return if s != 0 { s } else { sgn(a) * sgn(b) };
                     }
-                    x *= P600;
-                    (c, r) = (cs, rs);
+                    (x, y, c, r) = (ldexp(x, -ex), ldexp(y, -ey), cs, rs);
+                }
+                if (x * y).abs() > HUGE || c.abs() > HUGE || r.abs() > HUGE {
+                    // The product or the sum may round past MAX: quarter every term. Terms
+                    // below 2^-1000 are kept as they are: against terms this large they
+                    // can only break a tie, for which their sign suffices.
+                    let q = |v: f64| if v.abs() < TINY { v } else { v * 0.25 };
+                    if x.abs() >= y.abs() {
+                        x = q(x);
+                    } else {
+                        y = q(y);
+                    }
+                    (c, r) = (q(c), q(r));
                 }
                 let (ph, pl) = two_prod(x, y);
                 sum_sign(&[ph, pl, c, -r])
@@ -286,6 +305,23 @@ impl Float for f64 {
         };
         x.abs() >= 2f64.powi(1023)
     }
+}
+
+/// `floor(log2(|x|))` of a finite non-zero double.
+fn exponent(x: f64) -> i32 {
+    let b = x.to_bits();
+    let e = ((b >> 52) & 0x7ff) as i32;
+    if e == 0 { -1022 - ((b & ((1 << 52) - 1)).leading_zeros() as i32 - 11) } else { e - 1023 }
+}
+
+/// `x * 2^k`, exact unless the result leaves the double range (steps of at most 2^1000).
+fn ldexp(mut x: f64, mut k: i32) -> f64 {
+    while k != 0 {
+        let s = k.clamp(-1000, 1000);
+        x *= f64::from_bits(((1023 + s) as u64) << 52);
+        k -= s;
+    }
+    x
 }
 
 /// Bit-pattern helpers for format `F`.

@@ -273,6 +273,13 @@ fn fp_double_precision_rounding_on_m7() {
     let tiny = f64::from_bits(1); // 2^-1074
     assert_eq!(f64op(VDIV_F64, RP, 0.0, tiny, 3.0), (1, UFC | IXC));
     assert_eq!(f64op(VDIV_F64, RN, 0.0, tiny, 3.0), (0, UFC | IXC));
+    // Found by tools/diff_fp64.py: a subnormal * subnormal product below an addend
+    // (the product is only a sticky bit) and a quotient whose q * b rounds past MAX.
+    let sub = f64::from_bits(0x000f_ffff_ffff_ffff);
+    assert_eq!(f64op(VFMA_F64, RM, -1.0, sub, sub), ((-1f64).to_bits(), IXC));
+    assert_eq!(f64op(VFMA_F64, RZ, -1.0, sub, sub), (0xbfef_ffff_ffff_ffff, IXC));
+    let d = f64::from_bits(0x400b_52a5_2540_81ec);
+    assert_eq!(f64op(VDIV_F64, RZ, 0.0, f64::MAX, d), (0x7fd2_bd28_f8b2_e9f5, IXC));
     assert_eq!(f64op(VDIV_F64, RN, 0.0, f64::MAX, 0.5), (f64::INFINITY.to_bits(), OFC | IXC));
     assert_eq!(f64op(VDIV_F64, RZ, 0.0, f64::MAX, 0.5), (f64::MAX.to_bits(), OFC | IXC));
 }
