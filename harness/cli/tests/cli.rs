@@ -370,6 +370,23 @@ fn int4_weights_run_and_match_the_host_engine() {
 }
 
 #[test]
+fn ad_model_on_the_simulator_matches_litert_byte_for_byte() {
+    for kernels in ["reference", "simd"] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = write_model_config(dir.path(), "sim-m4", "ad/ad01_int8.tflite", "ad/inputs.bin");
+        let text = std::fs::read_to_string(&config).unwrap() + &format!("kernels = \"{kernels}\"\n");
+        std::fs::write(&config, text).unwrap();
+        let out_dir = dir.path().join("out");
+        let o = tinybench(&["run", config.to_str().unwrap(), "--out", out_dir.to_str().unwrap()]);
+        assert!(o.status.success(), "{kernels}: {}", stderr(&o));
+        // Sample 1 of the LiteRT reference outputs (640 bytes each).
+        let reference = std::fs::read(repo_root().join("../shared/mlperf-tiny/ad/outputs.bin")).unwrap();
+        let firmware = std::fs::read(out_dir.join("cases/model/output.bin")).unwrap();
+        assert_eq!(firmware, reference[640..1280], "{kernels}: simulator output differs from LiteRT");
+    }
+}
+
+#[test]
 fn missing_input_sample_is_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_model_config(dir.path(), "sim-m4", "kws/kws_ref_model.tflite", "kws/outputs.bin");
@@ -399,7 +416,7 @@ fn accuracy_on_host_and_target_subset_for_kws() {
     let config = write_model_config(dir.path(), "sim-m4", "kws/kws_ref_model.tflite", "kws/inputs.bin");
     let mut text = std::fs::read_to_string(&config).unwrap();
     text.push_str(&format!(
-        "accuracy-inputs = \"{}\"\naccuracy-labels = \"{}\"\ntarget-accuracy-samples = 3\n",
+        "accuracy-inputs = \"{}\"\naccuracy-labels = \"{}\"\ntarget-accuracy-samples = 32\nkernels = \"simd\"\n",
         shared.join("inputs.bin").display(),
         dir.path().join("labels.bin").display()
     ));
@@ -411,10 +428,13 @@ fn accuracy_on_host_and_target_subset_for_kws() {
     let acc = &json["results"][0]["accuracy"];
     assert_eq!(acc["host_pct"], 100.0, "{acc}");
     assert_eq!(acc["host_samples"], 32);
-    assert_eq!((acc["target_pct"].as_f64(), acc["target_samples"].as_u64()), (Some(100.0), Some(3)));
+    assert_eq!((acc["target_pct"].as_f64(), acc["target_samples"].as_u64()), (Some(100.0), Some(32)));
+    // All 32 LiteRT reference vectors, byte for byte, on the simulator.
+    let on_target = std::fs::read(out_dir.join("cases/model/eval-outputs.bin")).unwrap();
+    assert_eq!(on_target, outputs, "simulator outputs differ from LiteRT's reference vectors");
     // The evaluation inputs are linked but not counted as the model's flash.
     let memory = &json["results"][0]["memory"];
-    assert_eq!(memory["eval_data_bytes"], 3 * 490);
+    assert_eq!(memory["eval_data_bytes"], 32 * 490);
     let csv = std::fs::read_to_string(out_dir.join("results.csv")).unwrap();
     assert!(csv.lines().next().unwrap().contains("accuracy_pct,accuracy_samples"), "{csv}");
 }

@@ -214,6 +214,10 @@ fn run_case(
         let output_path = case_dir.join("output.bin");
         std::fs::write(&output_path, &collected.output).map_err(|e| RunnerError::io(&output_path, e))?;
     }
+    if !collected.eval_outputs.is_empty() {
+        let eval_path = case_dir.join("eval-outputs.bin");
+        std::fs::write(&eval_path, collected.eval_outputs.concat()).map_err(|e| RunnerError::io(&eval_path, e))?;
+    }
     if let Some(RunStatus::Failed { code }) = collected.status {
         return Err(RunnerError::FirmwareFailed { code, log_path: log_path.display().to_string() });
     }
