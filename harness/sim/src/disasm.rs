@@ -523,6 +523,14 @@ impl fmt::Display for Disasm<'_> {
                         let (to, from) = if to_fixed { (fx.as_str(), t) } else { (t, fx.as_str()) };
                         write!(o, "vcvt.{to}.{from} {d}, {d}, #{fbits}")?
                     }
+                    VfpOp::VcvtHalf { to_half, top } => {
+                        let bt = if top { "t" } else { "b" };
+                        if to_half {
+                            write!(o, "vcvt{bt}.f16.{t} s{vd}, {m}")?
+                        } else {
+                            write!(o, "vcvt{bt}.{t}.f16 {d}, s{vm}")?
+                        }
+                    }
                     VfpOp::Vrint { mode } => {
                         let c = ["n", "p", "m", "z", "a", "r", "x"][mode as usize % 7];
                         write!(o, "vrint{c}.{t} {d}, {m}")?

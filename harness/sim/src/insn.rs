@@ -242,6 +242,12 @@ pub enum VfpOp {
         size: u8,
         fbits: u8,
     },
+    /// VCVTB/VCVTT between half precision (bottom or `top` half of an S register)
+    /// and single (or, FPv5, double: `double`) precision.
+    VcvtHalf {
+        to_half: bool,
+        top: bool,
+    },
     /// VRINT{N,P,M,Z,A,R,X} (FPv5): `mode` 0..=3 is an FPSCR.RMode value, 4 = A
     /// (ties away), 5 = R (FPSCR.RMode), 6 = X (FPSCR.RMode, signals inexact).
     Vrint {

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Differential test of tinybench-sim's single-precision FP against Unicorn (QEMU's
 Cortex-M4 FPv4-SP model, softfloat): result bits and the whole FPSCR (NZCV,
-RMode/FZ/DN as set, cumulative flags) after one FP instruction under a random
+RMode/FZ/DN/AHP as set, cumulative flags) after one FP instruction under a random
 FPSCR (rounding mode, FZ, DN) with special-heavy operands.
 
     pip install unicorn==2.1.4
     cargo build -p tinybench-sim --example exec_lines
-    python3 harness/sim/tools/diff_unicorn_fp.py SEED COUNT
+    python3 harness/sim/tools/diff_unicorn_fp.py SEED COUNT [OP-SUBSTRING]
 """
 import os, random, struct, subprocess, sys
 from unicorn import *
@@ -14,6 +14,7 @@ from unicorn.arm_const import *
 
 random.seed(int(sys.argv[1]))
 N = int(sys.argv[2])
+ONLY = sys.argv[3] if len(sys.argv) > 3 else ""  # optional substring filter on op names
 ONESHOT = os.environ.get("EXEC_LINES", "target/debug/examples/exec_lines")
 # s0 = op(s1, s2) (s0 is also the accumulator / in-place operand); from arm-none-eabi-as.
 OPS = {
@@ -28,6 +29,8 @@ OPS = {
     "vcvt.s32.#16": (0xeebe, 0x0ac8), "vcvt.f32.s32#16": (0xeeba, 0x0ac8),
     "vcvt.s16.#8": (0xeebe, 0x0a44), "vcvt.u16.#8": (0xeebf, 0x0a44), "vcvt.f32.u16#8": (0xeebb, 0x0a44),
     "vabs": (0xeeb0, 0x0ac1), "vneg": (0xeeb1, 0x0a41),
+    "vcvtb.f32.f16": (0xeeb2, 0x0a41), "vcvtt.f32.f16": (0xeeb2, 0x0ac1),
+    "vcvtb.f16.f32": (0xeeb3, 0x0a41), "vcvtt.f16.f32": (0xeeb3, 0x0ac1),
 }
 PRO = [0xf64e, 0x5c88, 0xf2ce, 0x0c00, 0xf44f, 0x0b70, 0xf8cc, 0xb000,  # CPACR = 0xf << 20
        0xeee1, 0x0a10, 0xee00, 0x1a90, 0xee01, 0x2a10, 0xee00, 0x3a10]  # vmsr fpscr, r0; s1, s2, s0 = r1..r3
@@ -35,7 +38,8 @@ EPI = [0xeef1, 0x4a10, 0xee10, 0x5a10]  # vmrs r4, fpscr; vmov r5, s0
 SPECIAL = [0, 0x80000000, 0x3f800000, 0xbf800000, 0x7f800000, 0xff800000, 0x7fc00000, 0x7f800001,
            0xffc12345, 0x7fa00000, 0x00000001, 0x80000001, 0x007fffff, 0x00800000, 0x00800001, 0x7f7fffff,
            0xff7fffff, 0x33800000, 0x4f000000, 0xcf000000, 0x4f800000, 0x3f000000, 0x40200000, 0xc0200000,
-           0x01000001, 0x80ffffff, 0x0000ffff]
+           0x01000001, 0x80ffffff, 0x0000ffff, 0x477fe000, 0x477ff000, 0x47800000, 0x387fc000, 0x33800000,
+           0x7c00fc00, 0x7e017d01, 0x03ff8001, 0x3c00bc00]  # last ones: half-precision pairs
 
 def operand():
     x = random.random()
@@ -48,8 +52,8 @@ def operand():
 
 cases = []
 for _ in range(N):
-    name = random.choice(list(OPS))
-    fpscr = random.getrandbits(2) << 22 | (random.random() < 0.25) << 24 | (random.random() < 0.25) << 25
+    name = random.choice([o for o in OPS if ONLY in o])
+    fpscr = random.getrandbits(2) << 22 | (random.random() < 0.25) << 24 | (random.random() < 0.25) << 25 | (random.random() < 0.2) << 26
     cases.append((name, fpscr, operand(), operand(), operand()))
 def prog(name):
     return PRO + list(OPS[name]) + EPI

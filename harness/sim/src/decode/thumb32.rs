@@ -666,6 +666,16 @@ fn coproc(hw1: u32, hw2: u32) -> Option<Insn> {
                     Some(Insn::Vfp { op: VfpOp::VcvtFf, vd, vn, vm, double })
                 }
                 0b1000 => Some(Insn::Vfp { op: VfpOp::VcvtFromInt { signed: op7 }, vd, vn, vm: vm_s, double }),
+                0b0010 | 0b0011 => {
+                    // VCVTB/VCVTT: the half-precision side is always an S register.
+                    let to_half = vn_f & 1 != 0;
+                    let (vd, vm) = match (double, to_half) {
+                        (true, false) => (vd, vm_s),
+                        (true, true) => (((vd_field << 1) | d) as u8, vm),
+                        _ => (vd, vm),
+                    };
+                    Some(Insn::Vfp { op: VfpOp::VcvtHalf { to_half, top: op7 }, vd, vn, vm, double })
+                }
                 0b0110 => vfp(VfpOp::Vrint { mode: if op7 { 3 } else { 5 } }),
                 0b0111 => vfp(VfpOp::Vrint { mode: 6 }),
                 0b1010 | 0b1011 | 0b1110 | 0b1111 => {

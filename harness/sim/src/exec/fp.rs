@@ -280,6 +280,15 @@ impl Simulator {
                     softfp::fixed_to_fp::<F>(ctx, x as u32, size as u32, fbits as u32, unsigned)
                 }
             }
+            VfpOp::VcvtHalf { to_half, top } => {
+                let shift = if top { 16 } else { 0 };
+                if to_half {
+                    let h = softfp::to_half(ctx, get(self, vm)?, dbl);
+                    let old = self.s_get(vd)?;
+                    return self.s_set(vd, (old & !(0xffff << shift)) | (h as u32) << shift);
+                }
+                softfp::from_half::<F>(ctx, (self.s_get(vm)? >> shift) as u16)
+            }
             VfpOp::Vrint { mode } => {
                 let rmode = if mode >= 5 { ctx.rmode } else { mode as u32 };
                 softfp::round_int::<F>(ctx, get(self, vm)?, rmode, mode == 6)

@@ -59,12 +59,20 @@ pub struct FpCtx {
     pub rmode: u32,
     pub fz: bool,
     pub dn: bool,
+    /// FPSCR.AHP: alternative half-precision format.
+    pub ahp: bool,
     pub flags: u32,
 }
 
 impl FpCtx {
     pub fn from_fpscr(fpscr: u32) -> Self {
-        FpCtx { rmode: (fpscr >> 22) & 3, fz: fpscr >> 24 & 1 != 0, dn: fpscr >> 25 & 1 != 0, flags: 0 }
+        FpCtx {
+            rmode: (fpscr >> 22) & 3,
+            fz: fpscr >> 24 & 1 != 0,
+            dn: fpscr >> 25 & 1 != 0,
+            ahp: fpscr >> 26 & 1 != 0,
+            flags: 0,
+        }
     }
 }
 
@@ -654,4 +662,103 @@ pub fn max_min_num<F: Float>(ctx: &mut FpCtx, a: u64, b: u64, max: bool) -> u64 
         (x > y) == max
     };
     if pick_a { a } else { b }
+}
+
+/// `FPHalfToSingle` / `FPHalfToDouble`: exact widening; FZ does not apply to half
+/// inputs; FPSCR.AHP (alternative half precision) has no infinities or NaNs.
+pub fn from_half<F: Float>(ctx: &mut FpCtx, h: u16) -> u64 {
+    let (sign, exp, frac) = ((h >> 15) as u64, (h >> 10) & 0x1f, (h & 0x3ff) as u64);
+    let top = sign << (F::FRAC + F::EXP);
+    if exp == 0x1f && !ctx.ahp {
+        if frac == 0 {
+            return top | Bits::<F>::EXP_MASK;
+        }
+        if frac & 0x200 == 0 {
+            ctx.flags |= IOC;
+        }
+        if ctx.dn {
+            return Bits::<F>::DEFAULT_NAN;
+        }
+        return top | Bits::<F>::EXP_MASK | Bits::<F>::QUIET | (frac << (F::FRAC - 10));
+    }
+    let mag = if exp == 0 { frac as f64 * 2f64.powi(-24) } else { (1024 + frac) as f64 * 2f64.powi(exp as i32 - 25) };
+    let v = if sign != 0 { -mag } else { mag };
+    if F::FRAC == 23 { (v as f32).to_bits() as u64 } else { v.to_bits() }
+}
+
+/// `FPSingleToHalf` / `FPDoubleToHalf` with FPSCR rounding. Under AHP, NaN gives a
+/// signed zero and overflow/infinity the largest magnitude, with IOC. FZ flushes a
+/// denormal *input* (IDC) but never the half-precision result.
+pub fn to_half(ctx: &mut FpCtx, b: u64, double: bool) -> u16 {
+    let (b, x) = if double {
+        let b = flush_input::<f64>(ctx, b);
+        (b, f64::from_bits(b))
+    } else {
+        let b = flush_input::<f32>(ctx, b);
+        (b, f32::from_bits(b as u32) as f64)
+    };
+    let sign: u16 = if x.is_sign_negative() { 0x8000 } else { 0 };
+    if x.is_nan() {
+        let snan = if double { Bits::<f64>::is_snan(b) } else { Bits::<f32>::is_snan(b) };
+        if snan || ctx.ahp {
+            ctx.flags |= IOC;
+        }
+        if ctx.ahp {
+            return sign;
+        }
+        if ctx.dn {
+            return 0x7e00;
+        }
+        let payload = if double { (b >> 42) & 0x1ff } else { (b >> 13) & 0x1ff } as u16;
+        return sign | 0x7e00 | payload;
+    }
+    if x.is_infinite() {
+        if ctx.ahp {
+            ctx.flags |= IOC;
+            return sign | 0x7fff;
+        }
+        return sign | 0x7c00;
+    }
+    if x == 0.0 {
+        return sign;
+    }
+    let a = x.abs();
+    let e = exponent(a);
+    let q = e.max(-14) - 10;
+    // Exact: power-of-two scaling of a value with at most 53 significant bits.
+    let m = ldexp(a, -q);
+    let n = m.floor();
+    let rem = m - n;
+    let up = match ctx.rmode {
+        RN => rem > 0.5 || (rem == 0.5 && n % 2.0 == 1.0),
+        RP => rem > 0.0 && sign == 0,
+        RM => rem > 0.0 && sign != 0,
+        _ => false,
+    };
+    let (mut n, mut q) = (n as u32 + up as u32, q);
+    if n == 2048 {
+        (n, q) = (1024, q + 1);
+    }
+    let inexact = rem != 0.0;
+    // Biased exponent of n * 2^q with n in [1024, 2048): q + 10 + 15.
+    let biased = if n < 1024 { 0 } else { q + 25 };
+    if biased >= if ctx.ahp { 32 } else { 31 } {
+        if ctx.ahp {
+            ctx.flags |= IOC;
+            return sign | 0x7fff;
+        }
+        ctx.flags |= OFC | IXC;
+        let to_inf = match ctx.rmode {
+            RN => true,
+            RP => sign == 0,
+            RM => sign != 0,
+            _ => false,
+        };
+        return sign | if to_inf { 0x7c00 } else { 0x7bff };
+    }
+    if inexact {
+        ctx.flags |= IXC | if e < -14 { UFC } else { 0 };
+    }
+    let bits = if n < 1024 { n } else { (biased as u32) << 10 | (n - 1024) };
+    sign | bits as u16
 }

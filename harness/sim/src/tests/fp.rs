@@ -355,3 +355,33 @@ fn fpv5_vrint_vcvt_directed_vsel_vmaxnm_on_m7() {
         assert!(s.run(10).is_err(), "{insn:04x?} undefined on M4");
     }
 }
+
+#[test]
+fn fp_half_precision_conversions() {
+    const B_F32_F16: [u16; 2] = [0xeeb2, 0x0a41]; // vcvtb.f32.f16 s0, s2
+    const T_F32_F16: [u16; 2] = [0xeeb2, 0x0ac1]; // vcvtt.f32.f16 s0, s2
+    const B_F16_F32: [u16; 2] = [0xeeb3, 0x0a41]; // vcvtb.f16.f32 s0, s2
+    const T_F16_F32: [u16; 2] = [0xeeb3, 0x0ac1]; // vcvtt.f16.f32 s0, s2
+    const AHP: u32 = 1 << 26;
+    assert_eq!(f32op(B_F32_F16, RN, 0, 0xbc00_3c00), (ONE, 0), "bottom half 1.0");
+    assert_eq!(f32op(T_F32_F16, RN, 0, 0xbc00_3c00), (0xbf80_0000, 0), "top half -1.0");
+    assert_eq!(f32op(B_F32_F16, RN, 0, 0x0000_7d01), (0x7fe0_2000, IOC), "signalling NaN quietened");
+    assert_eq!(f32op(B_F32_F16, AHP, 0, 0x0000_7fff), (0x47ff_e000, 0), "AHP: 131008, no NaN");
+    assert_eq!(f32op(B_F32_F16, FZ, 0, 0x0000_0001), (0x3380_0000, 0), "half denormal is not flushed");
+    // Narrowing keeps the other half of s0.
+    assert_eq!(f32op3(B_F16_F32, RN, 0xaaaa_5555, 0, ONE), (0xaaaa_3c00, 0));
+    assert_eq!(f32op3(T_F16_F32, RN, 0xaaaa_5555, 0, ONE), (0x3c00_5555, 0));
+    // 65520 is halfway between 65504 (max) and 2^16: RN overflows, RZ gives max.
+    assert_eq!(f32op(B_F16_F32, RN, 0, 0x477f_f000), (0x7c00, OFC | IXC));
+    assert_eq!(f32op(B_F16_F32, RZ, 0, 0x477f_f000), (0x7bff, IXC));
+    assert_eq!(f32op(B_F16_F32, RZ, 0, 0x4780_0000), (0x7bff, OFC | IXC), "2^16 overflows in RZ");
+    assert_eq!(f32op(B_F16_F32, AHP, 0, 0x4780_0000), (0x7c00, 0), "AHP: 2^16 is representable");
+    assert_eq!(f32op(B_F16_F32, AHP, 0, INF), (0x7fff, IOC));
+    assert_eq!(f32op(B_F16_F32, AHP, 0, QNAN), (0, IOC));
+    // 2^-25 is half the smallest half denormal: tiny and inexact.
+    assert_eq!(f32op(B_F16_F32, RN, 0, 0x3300_0000), (0, UFC | IXC));
+    assert_eq!(f32op(B_F16_F32, RP, 0, 0x3300_0000), (1, UFC | IXC));
+    // FZ flushes the single-precision input, not the half result.
+    assert_eq!(f32op(B_F16_F32, FZ, 0, 0x0000_0001), (0, IDC));
+    assert_eq!(f32op(B_F16_F32, FZ, 0, 0x3380_0000), (1, 0), "2^-24 stays a half denormal");
+}
