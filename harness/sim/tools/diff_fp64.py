@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Double-precision check of tinybench-sim (Cortex-M7, FPv5) against an exact
 oracle (Python `fractions`): result bits and FPSCR flags of VADD/VSUB/VMUL/VDIV/
-VSQRT/VFMA/VFMS/VFNMA/VFNMS.F64 under random RMode/FZ with finite operands chosen
+VSQRT/VFMA/VFMS/VFNMA/VFNMS.F64, VCVT.F32.F64, VCVT{R}.S32/U32.F64 and VRINTX.F64 under random RMode/FZ with finite operands chosen
 to hit ties, cancellation, overflow, subnormals and tiny products. Unicorn's
 Cortex-M model has no double precision, hence the oracle. Rounding follows the
 Arm ARM `FPRound` (tininess before rounding, FZ flushes tiny results with UFC).
@@ -20,20 +20,24 @@ PRO = [0xf64e, 0x5c88, 0xf2ce, 0x0c00, 0xf44f, 0x0b70, 0xf8cc, 0xb000,  # CPACR 
 EPI = [0xeef1, 0x7a10, 0xec59, 0x8b10]  # vmrs r7, fpscr; vmov r8, r9, d0
 OPS = {"vadd": (0xee31, 0x0b02), "vsub": (0xee31, 0x0b42), "vmul": (0xee21, 0x0b02), "vdiv": (0xee81, 0x0b02),
        "vsqrt": (0xeeb1, 0x0bc2), "vfma": (0xeea1, 0x0b02), "vfms": (0xeea1, 0x0b42), "vfnma": (0xee91, 0x0b42),
-       "vfnms": (0xee91, 0x0b02)}
+       "vfnms": (0xee91, 0x0b02), "vcvt.f32.f64": (0xeeb7, 0x0bc1), "vcvtr.s32.f64": (0xeebd, 0x0b41),
+       "vcvt.u32.f64": (0xeebc, 0x0bc1), "vrintx": (0xeeb7, 0x0b41)}
 IOC, DZC, OFC, UFC, IXC, IDC = 1, 2, 4, 8, 16, 128
 FRAC, EMIN, EMAX = 52, -1022, 1023
+F32 = (23, -126, 127)
 
 def bits(x): return struct.unpack("<Q", struct.pack("<d", x))[0]
 def val(b):
     e, f, s = (b >> 52) & 0x7ff, b & ((1 << 52) - 1), -1 if b >> 63 else 1
     return s * (Fr(f, 1 << 52) * Fr(2) ** (EMIN) if e == 0 else (1 + Fr(f, 1 << 52)) * Fr(2) ** (e - 1023))
 
-def round_fr(sign, n, rem, q, rmode, tiny, fz):
+def round_fr(sign, n, rem, q, rmode, tiny, fz, fmt=(FRAC, EMIN, EMAX)):
     """n + rem (rem: Fraction in [0,1) or a comparator) in units of 2^q."""
     flags = 0
+    frac, emin, emax = fmt
+    sbit = 31 if frac == 23 else 63
     if tiny and fz:
-        return (sign << 63), UFC
+        return (sign << sbit), UFC
     inexact = rem != 0
     up = {0: rem > Fr(1, 2) or (rem == Fr(1, 2) and n % 2 == 1), 1: inexact and not sign,
           2: inexact and sign, 3: False}[rmode]
@@ -41,21 +45,26 @@ def round_fr(sign, n, rem, q, rmode, tiny, fz):
     if inexact:
         flags |= IXC | (UFC if tiny else 0)
     v = Fr(n) * Fr(2) ** q
-    if v >= Fr(2) ** (EMAX + 1):
+    if v >= Fr(2) ** (emax + 1):
         flags |= OFC | IXC
         to_inf = {0: True, 1: not sign, 2: bool(sign), 3: False}[rmode]
+        if frac == 23:
+            return (sign << 31) | (0x7f800000 if to_inf else 0x7f7fffff), flags
         return (sign << 63) | (0x7ff << 52 if to_inf else 0x7fefffffffffffff), flags
+    if frac == 23:
+        return (sign << 31) | struct.unpack("<I", struct.pack("<f", float(v)))[0], flags
     return (sign << 63) | bits(float(v)), flags
 
-def quantize(a):
+def quantize(a, fmt=(FRAC, EMIN, EMAX)):
     """|exact| = a > 0 -> (n, rem, q, tiny) with q the ulp exponent."""
+    frac, emin, _ = fmt
     e = a.numerator.bit_length() - a.denominator.bit_length()
     if Fr(2) ** e > a: e -= 1
     if Fr(2) ** (e + 1) <= a: e += 1
-    q = max(e, EMIN) - FRAC
+    q = max(e, emin) - frac
     m = a / Fr(2) ** q
     n = m.numerator // m.denominator
-    return n, m - n, q, e < EMIN
+    return n, m - n, q, e < emin
 
 def oracle(name, fpscr, d0, d1, d2):
     rmode, fz = (fpscr >> 22) & 3, bool(fpscr >> 24 & 1)
@@ -66,6 +75,27 @@ def oracle(name, fpscr, d0, d1, d2):
             flags |= IDC
             b &= 1 << 63
         return b
+    if name in ("vcvt.f32.f64", "vcvtr.s32.f64", "vcvt.u32.f64", "vrintx"):
+        d1 = unpack(d1)
+        x = val(d1)
+        keep = d0 & 0xffffffff00000000
+        if name == "vcvt.f32.f64":
+            if x == 0: return keep | (d1 >> 32 & 0x80000000), flags
+            n, rem, q, tiny = quantize(abs(x), F32)
+            r, f = round_fr(1 if x < 0 else 0, n, rem, q, rmode, tiny, fz, F32)
+            return keep | r, flags | f
+        rm = 3 if name == "vcvt.u32.f64" else rmode
+        fl = math.floor(x)
+        rem = x - fl
+        i = {0: fl + (rem > Fr(1, 2) or (rem == Fr(1, 2) and fl % 2 == 1)), 1: fl + (rem > 0), 2: fl,
+             3: math.trunc(x)}[rm]
+        if name == "vrintx":
+            f = IXC if i != x else 0
+            return (d1 & (1 << 63) if i == 0 else bits(float(i))), flags | f
+        lo_, hi_ = (0, 2**32 - 1) if name == "vcvt.u32.f64" else (-2**31, 2**31 - 1)
+        if i < lo_ or i > hi_:
+            return keep | (min(max(i, lo_), hi_) & 0xffffffff), flags | IOC
+        return keep | (i & 0xffffffff), flags | (IXC if i != x else 0)
     if name == "vsqrt": d2 = unpack(d2)
     elif name.startswith("vf"): d1, d2, d0 = unpack(d1), unpack(d2), unpack(d0)
     else: d1, d2 = unpack(d1), unpack(d2)

@@ -221,7 +221,15 @@ impl Float for f64 {
     }
     fn err(k: Kind, a: Self, b: Self, c: Self, r: Self) -> i8 {
         match k {
-            Kind::Add => sum_sign(&[a, b, -r]),
+            Kind::Add => {
+                if a.abs().max(b.abs()) > HUGE {
+                    // Two-sum's intermediates may round past MAX: quarter the terms (those
+                    // below 2^-900 can only break a tie against these and keep their sign).
+                    let q = |v: f64| if v.abs() < TINY { v } else { v * 0.25 };
+                    return sum_sign(&[q(a), q(b), -q(r)]);
+                }
+                sum_sign(&[a, b, -r])
+            }
             Kind::Mul => {
                 if a == 0.0 || b == 0.0 {
                     return 0;

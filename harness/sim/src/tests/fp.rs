@@ -278,6 +278,9 @@ fn fp_double_precision_rounding_on_m7() {
     let sub = f64::from_bits(0x000f_ffff_ffff_ffff);
     assert_eq!(f64op(VFMA_F64, RM, -1.0, sub, sub), ((-1f64).to_bits(), IXC));
     assert_eq!(f64op(VFMA_F64, RZ, -1.0, sub, sub), (0xbfef_ffff_ffff_ffff, IXC));
+    // MAX + (-0.27 MAX): two-sum's intermediate would round past MAX.
+    let b = f64::from_bits(0xffd1_2aac_31e8_7097);
+    assert_eq!(f64op(VADD_F64, RZ, 0.0, f64::MAX, b), (0x7fe7_6aa9_e70b_c7b3, IXC));
     let d = f64::from_bits(0x400b_52a5_2540_81ec);
     assert_eq!(f64op(VDIV_F64, RZ, 0.0, f64::MAX, d), (0x7fd2_bd28_f8b2_e9f5, IXC));
     assert_eq!(f64op(VDIV_F64, RN, 0.0, f64::MAX, 0.5), (f64::INFINITY.to_bits(), OFC | IXC));
