@@ -178,6 +178,9 @@ gcc_programs! {
     gcc_float32_o0: "float32" at "O0";
     gcc_float32_o2: "float32" at "O2";
     gcc_float32_os: "float32" at "Os";
+    gcc_fp_env_o0: "fp_env" at "O0";
+    gcc_fp_env_o2: "fp_env" at "O2";
+    gcc_fp_env_os: "fp_env" at "Os";
     gcc_float64_o0: "float64" at "O0";
     gcc_float64_o2: "float64" at "O2";
     gcc_float64_os: "float64" at "Os";
