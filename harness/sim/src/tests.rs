@@ -1169,6 +1169,29 @@ mod prop {
             let _ = s.run(64);
         }
 
+        /// Random FP data-processing words (0xEExx / FPv5 0xFExx, cp10/cp11) with random
+        /// FP registers and FPSCR (every RMode/FZ/DN/AHP) on both cores: no panic.
+        #[test]
+        fn random_fp_ops_never_panic(
+            words in proptest::collection::vec((any::<u16>(), any::<u16>()), 1..8),
+            regs in proptest::collection::vec(any::<u32>(), 32),
+            fpscr in any::<u32>(),
+            m7 in any::<bool>(),
+        ) {
+            let core = if m7 { CoreKind::CortexM7 } else { CoreKind::CortexM4 };
+            let mut code = vec![];
+            for (a, b) in &words {
+                code.push(if a & 1 != 0 { 0xfe00 } else { 0xee00 } | (a >> 8));
+                code.push((b & !0x0e00) | 0x0a00);
+            }
+            code.push(BKPT0);
+            let mut s = sim_with(core, &code, &[]);
+            s.scs.cpacr = 0xf << 20;
+            s.fpscr = fpscr & 0xF7C0_009F;
+            s.s.copy_from_slice(&regs);
+            let _ = s.run(64);
+        }
+
         /// Random programs with a FPU enabled and registers pointing into RAM.
         #[test]
         fn random_programs_never_panic(words in proptest::collection::vec(any::<u32>(), 16..64)) {
