@@ -294,20 +294,8 @@ impl Simulator {
                 softfp::round_int::<F>(ctx, get(self, vm)?, rmode, mode == 6)
             }
             VfpOp::VcvtRound { mode, signed } => {
-                let v = get(self, vm)?;
-                let r = if mode == 4 {
-                    // Ties away: round the magnitude half-up via VRINTA, then convert exactly.
-                    let mut quiet = *ctx;
-                    let i = softfp::round_int::<F>(&mut quiet, v, 4, false);
-                    let mut c = *ctx;
-                    let r = softfp::fp_to_fixed::<F>(&mut c, i, 32, 0, !signed, softfp::RZ);
-                    let inexact = i != v && c.flags & softfp::IOC == 0 && quiet.flags & softfp::IOC == 0;
-                    ctx.flags |= c.flags | quiet.flags | if inexact { softfp::IXC } else { 0 };
-                    r
-                } else {
-                    softfp::fp_to_fixed::<F>(ctx, v, 32, 0, !signed, mode as u32)
-                };
-                return self.s_set(vd, r);
+                let v = softfp::fp_to_fixed::<F>(ctx, get(self, vm)?, 32, 0, !signed, mode as u32);
+                return self.s_set(vd, v);
             }
             VfpOp::Vsel { cond } => {
                 let (n, z, v) = (self.n, self.z, self.v);

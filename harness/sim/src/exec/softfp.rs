@@ -11,8 +11,12 @@
 //! - single precision: the operands are widened to `f64`, where `a*b`, `q*b` and
 //!   `r*r` of two 24-bit significands are exact (48 bits);
 //! - double precision: products are split into `ph + pl` with `pl = fma(a, b, -ph)`
-//!   (exact when the product is not tiny; tiny operands are first scaled by `2^600`,
-//!   which is exact because only powers of two are applied);
+//!   (exact when the product is not tiny). At the ends of the range the terms are
+//!   first scaled by powers of two, which is exact: tiny operands up by `2^600`
+//!   (an FMA's factors are normalised to `[1, 2)` and the addend and result scaled
+//!   alike), and terms above `2^1000` down by 4 so that no intermediate rounds past
+//!   MAX (terms below `2^-900` are then left alone: against such large terms they
+//!   can only break a tie, for which their sign suffices);
 //! - the exact residual (`a + b - r`, `a*b - r`, `a - q*b`, `a - r*r`,
 //!   `a*b + c - r`) is then a sum of at most five `f64` terms, summed without error
 //!   into a non-overlapping expansion with Knuth's two-sum (Shewchuk's
@@ -580,8 +584,8 @@ pub fn fixed_to_fp<F: Float>(ctx: &mut FpCtx, v: u32, size: u32, fbits: u32, uns
 }
 
 /// `FPToFixed`: `F` to a `size`-bit integer with `fbits` fraction bits, rounding
-/// towards zero or with FPSCR.RMode (`rmode`); saturates with IOC, otherwise IXC
-/// when inexact. NaN gives 0 with IOC.
+/// with `rmode` (an FPSCR.RMode value, or 4 = ties away from zero for VCVTA);
+/// saturates with IOC, otherwise IXC when inexact. NaN gives 0 with IOC.
 pub fn fp_to_fixed<F: Float>(ctx: &mut FpCtx, b: u64, size: u32, fbits: u32, unsigned: bool, rmode: u32) -> u32 {
     let b = flush_input::<F>(ctx, b);
     if Bits::<F>::is_nan(b) {
@@ -593,7 +597,8 @@ pub fn fp_to_fixed<F: Float>(ctx: &mut FpCtx, b: u64, size: u32, fbits: u32, uns
         RN => x.round_ties_even(),
         RP => x.ceil(),
         RM => x.floor(),
-        _ => x.trunc(),
+        RZ => x.trunc(),
+        _ => x.round(),
     };
     let (lo, hi) = match (size, unsigned) {
         (16, true) => (0.0, 65535.0),

@@ -333,6 +333,8 @@ fn fpv5_vrint_vcvt_directed_vsel_vmaxnm_on_m7() {
     assert_eq!(m7([0xfebe, 0x0a41], RN, &[(2, 0x3f80_0001)]), (2, IXC)); // vcvtp.u32.f32 s0, s2
     assert_eq!(m7([0xfebf, 0x0ac1], RN, &[(2, m25)]), (-3i32 as u32, IXC)); // vcvtm.s32.f32 s0, s2
     assert_eq!(m7([0xfebc, 0x0ac1], RN, &[(2, 0x5f00_0000)]), (0x7fff_ffff, IOC)); // vcvta 2^63 saturates
+    assert_eq!(m7([0xfebc, 0x0ac1], FZ, &[(2, 0x8000_0001)]), (0, IDC)); // vcvta: flushed denormal, exact
+    assert_eq!(m7([0xfebc, 0x0ac1], RN, &[(2, 0xbf00_0000)]), (-1i32 as u32, IXC)); // vcvta -0.5 -> -1
     // vmaxnm/vminnm: a single quiet NaN is ignored; +0 > -0.
     assert_eq!(m7([0xfe80, 0x0a81], RN, &[(1, QNAN), (2, ONE)]), (ONE, 0)); // vmaxnm.f32 s0, s1, s2
     assert_eq!(m7([0xfe80, 0x0ac1], RN, &[(1, 0x8000_0000), (2, 0)]), (0x8000_0000, 0)); // vminnm.f32 s0, s1, s2
