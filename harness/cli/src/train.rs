@@ -1,6 +1,6 @@
 //! `tinybench model train|variants`: the model families under `models/`
 //! (`model.toml`), trained with `tinybench-train` (cargo feature `train`,
-//! on by default).
+//! off by default so a newcomer's build stays short).
 
 use std::path::Path;
 
@@ -42,7 +42,10 @@ pub fn variants(path: &Path) -> Result<u8, Failure> {
 fn disabled() -> Failure {
     Failure::new(
         EXIT_BAD_INPUT,
-        anyhow::anyhow!("this tinybench was built without training; rebuild with `--features train` (on by default)"),
+        anyhow::anyhow!(
+            "this tinybench was built without training (it needs candle); run it as \
+             `cargo run --release --features train -- model train|variants <model.toml>`"
+        ),
     )
 }
 
