@@ -1,15 +1,17 @@
-//! The float CNN: three 3×3 convolutions (SAME, ReLU), 2×2 max pools after
-//! the first two, global average pool, one fully connected layer to 10
-//! logits. Parameters live in plain vectors ([`Params`]: what pruning and
+//! The float CNN: three 3×3 convolutions (SAME, ReLU), each followed by a
+//! 2×2 max pool (28 → 14 → 7 → 3), then one fully connected layer from the
+//! flattened 3×3×c3 features to 10 logits. Parameters live in plain vectors ([`Params`]: what pruning and
 //! quantization edit); training turns them into candle variables.
 //!
 //! Layouts are candle's/PyTorch's: convolution weights `[out, in, 3, 3]`
-//! (OIHW), dense weights `[out, in]`; activations NCHW.
+//! (OIHW), dense weights `[out, c3, 3, 3]` (the dense layer read as a
+//! 3×3 "convolution" over the pooled map: pruning and per-channel
+//! quantization treat it like the convolutions); activations NCHW.
 
 use std::collections::HashMap;
 use std::path::Path;
 
-use candle_core::{D, DType, Device, Tensor, Var};
+use candle_core::{DType, Device, Tensor, Var};
 
 use crate::Error;
 use crate::rng::Rng;
@@ -18,6 +20,8 @@ use crate::rng::Rng;
 pub const K: usize = 3;
 /// Classes.
 pub const CLASSES: usize = 10;
+/// Side of the last pooled map (28 → 14 → 7 → 3), flattened into the dense layer.
+pub const POOLED: usize = 3;
 
 /// One layer's float weights and bias; `shape` is the weight's.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,7 +75,7 @@ impl Params {
             convs.push(layer(vec![c, inputs, K, K]));
             inputs = c;
         }
-        let fc = layer(vec![CLASSES, inputs]);
+        let fc = layer(vec![CLASSES, inputs, POOLED, POOLED]);
         Params { convs, fc }
     }
 
@@ -138,7 +142,11 @@ impl Params {
         let mut inputs = 1;
         for (i, l) in self.layers().enumerate() {
             let conv = i < 3;
-            let ok = if conv { l.shape.len() == 4 && l.shape[2..] == [K, K] } else { l.shape == [CLASSES, inputs] };
+            let ok = if conv {
+                l.shape.len() == 4 && l.shape[2..] == [K, K]
+            } else {
+                l.shape == [CLASSES, inputs, POOLED, POOLED]
+            };
             if !ok || l.in_channels() != inputs || l.bias.len() != l.out_channels() {
                 return Err(format!("layer {} has shape {:?} after {inputs} channels", i + 1, l.shape));
             }
@@ -211,17 +219,28 @@ pub fn forward_tensors(t: &[Tensor], x: &Tensor, weight_bits: Option<u32>) -> ca
     let mut h = x.clone();
     for i in 0..3 {
         let out = t[2 * i].dim(0)?;
-        h = h.conv2d(&w(i)?, 1, 1, 1, 1)?.broadcast_add(&t[2 * i + 1].reshape((1, out, 1, 1))?)?.relu()?;
-        if i < 2 {
-            h = h.max_pool2d(2)?;
-        }
+        h = pool(&h.conv2d(&w(i)?, 1, 1, 1, 1)?.broadcast_add(&t[2 * i + 1].reshape((1, out, 1, 1))?)?.relu()?)?;
     }
-    let h = h.mean(D::Minus1)?.mean(D::Minus1)?; // global average pool: [batch, c3]
-    h.matmul(&w(3)?.t()?)?.broadcast_add(&t[7])
+    dense(&h, &w(3)?, &t[7])
+}
+
+/// 2×2 max pool, VALID. An odd side loses its last row and column first:
+/// the same forward result, but candle's max-pool gradient upsamples the
+/// pooled map back to the input size by nearest neighbour, which for 7 → 3
+/// would route gradients to the wrong pixels (the network then barely trains).
+fn pool(h: &Tensor) -> candle_core::Result<Tensor> {
+    let (_, _, height, width) = h.dims4()?;
+    h.narrow(2, 0, height - height % 2)?.narrow(3, 0, width - width % 2)?.max_pool2d(2)
+}
+
+/// The dense layer on the pooled map `[batch, c3, 3, 3]`: flattened in
+/// channel-major order, the order of the `[10, c3, 3, 3]` weights.
+fn dense(h: &Tensor, w: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
+    h.flatten_from(1)?.matmul(&w.flatten_from(1)?.t()?)?.broadcast_add(b)
 }
 
 /// Intermediate activations of the float network, for calibration: the
-/// outputs of conv1, conv2, conv3 (after ReLU), the average pool and the logits.
+/// outputs of conv1, conv2, conv3 (after ReLU), the last max pool and the logits.
 pub fn activations(p: &Params, x: &Tensor) -> Result<[Tensor; 5], Error> {
     let t: Vec<Tensor> = Vars::new(p)?.0.iter().map(|v| v.as_tensor().clone()).collect();
     let mut h = x.clone();
@@ -229,11 +248,11 @@ pub fn activations(p: &Params, x: &Tensor) -> Result<[Tensor; 5], Error> {
     for i in 0..3 {
         let out = t[2 * i].dim(0)?;
         let c = h.conv2d(&t[2 * i], 1, 1, 1, 1)?.broadcast_add(&t[2 * i + 1].reshape((1, out, 1, 1))?)?.relu()?;
-        h = if i < 2 { c.max_pool2d(2)? } else { c.clone() };
+        h = pool(&c)?;
         convs.push(c);
     }
-    let pooled = h.mean(D::Minus1)?.mean(D::Minus1)?;
-    let logits = pooled.matmul(&t[6].t()?)?.broadcast_add(&t[7])?;
+    let logits = dense(&h, &t[6], &t[7])?;
+    let pooled = h;
     let [c1, c2, c3]: [Tensor; 3] = convs.try_into().expect("three convolutions");
     Ok([c1, c2, c3, pooled, logits])
 }
@@ -255,8 +274,8 @@ mod tests {
     fn counts_and_macs_of_the_default_shape() {
         let p = Params::init([8, 16, 32], 1);
         p.check().unwrap();
-        assert_eq!(p.count(), (72 + 8) + (1152 + 16) + (4608 + 32) + (320 + 10));
-        assert_eq!(p.macs(), 784 * 72 + 196 * 1152 + 49 * 4608 + 320);
+        assert_eq!(p.count(), (72 + 8) + (1152 + 16) + (4608 + 32) + (2880 + 10));
+        assert_eq!(p.macs(), 784 * 72 + 196 * 1152 + 49 * 4608 + 2880);
     }
 
     #[test]

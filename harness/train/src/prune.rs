@@ -1,6 +1,6 @@
 //! Structured channel pruning: each convolution keeps the output channels
 //! with the largest L1 norm of their filter; the next layer (convolution or
-//! the dense layer after the average pool) loses the matching input
+//! the dense layer after the last pool, nine inputs a channel) loses the matching input
 //! channels. The result is a smaller dense network (fine-tuned afterwards),
 //! not a masked one: fewer weights, fewer MACs, smaller activations.
 
@@ -85,8 +85,9 @@ mod tests {
         let expected: Vec<f32> = [0, 1, 3].iter().flat_map(|&i| original[i * 9..(i + 1) * 9].to_vec()).collect();
         assert_eq!(q.convs[1].filter(0), expected.as_slice());
         // The dense layer keeps conv3's kept channels as inputs.
-        assert_eq!(q.fc.shape, [10, 3]);
-        assert_eq!(q.fc.weight[0], p.fc.weight[chosen[2][0]]);
+        assert_eq!(q.fc.shape, [10, 3, 3, 3]);
+        let c = chosen[2][0];
+        assert_eq!(q.fc.weight[..9], p.fc.weight[c * 9..(c + 1) * 9]);
         assert_eq!(kept(32, 0.5), 16);
         assert_eq!(kept(8, 0.25), 6);
         assert_eq!(kept(1, 0.9), 1);

@@ -85,7 +85,7 @@ pub fn fake_quantized(params: &Params, bits: u32) -> Params {
     p
 }
 
-/// Activation ranges at conv1, conv2, conv3 (after ReLU), the average pool and
+/// Activation ranges at conv1, conv2, conv3 (after ReLU), the last max pool and
 /// the logits, over `digits` (no augmentation).
 ///
 /// # Errors
@@ -136,8 +136,9 @@ fn requantization(layer: &Layer, q: &QuantWeights, input: QParams, output: QPara
     w
 }
 
-/// The quantized graph: conv1 → max pool → conv2 → max pool → conv3 → average
-/// pool → fully connected (int8 logits; the prediction is their argmax).
+/// The quantized graph: conv1 → max pool → conv2 → max pool → conv3 → max
+/// pool → fully connected over the flattened 3×3×c3 map (int8 logits; the
+/// prediction is their argmax).
 /// `ranges` come from [`calibrate`] on the weights as quantized.
 pub fn graph(params: &Params, bits: u32, ranges: &[QParams; 5]) -> Graph {
     let input_q = QParams { scale: INPUT_SCALE, zero_point: INPUT_ZERO_POINT };
@@ -183,23 +184,23 @@ pub fn graph(params: &Params, bits: u32, ranges: &[QParams; 5]) -> Graph {
         });
         current = out;
         current_q = out_q;
-        let (window, next_side, name, average) =
-            if i < 2 { (2, side / 2, format!("pool{}", i + 1), false) } else { (side, 1, "avgpool".into(), true) };
+        // 2×2 max pool, VALID: 28 → 14 → 7 → 3 (the last row and column of the 7×7 map drop out).
+        let next_side = side / 2;
         let pool = PoolParams {
             batches: 1,
             input: Shape { height: side, width: side, channels: cout },
-            filter_height: window,
-            filter_width: window,
-            stride_height: window,
-            stride_width: window,
+            filter_height: 2,
+            filter_width: 2,
+            stride_height: 2,
+            stride_width: 2,
             padding: Padding::Valid,
             activation_min: -128,
             activation_max: 127,
         };
-        let out = tensor(&name, vec![1, next_side, next_side, cout], out_q);
+        let out = tensor(&format!("pool{}", i + 1), vec![1, next_side, next_side, cout], out_q);
         layers.push(GraphLayer {
             source_index: layers.len(),
-            op: if average { LayerOp::AveragePool2d(pool) } else { LayerOp::MaxPool2d(pool) },
+            op: LayerOp::MaxPool2d(pool),
             inputs: vec![current],
             output: out,
             weights: Weights::default(),
@@ -207,19 +208,21 @@ pub fn graph(params: &Params, bits: u32, ranges: &[QParams; 5]) -> Graph {
         current = out;
         side = next_side;
     }
-    // The average pool's output carries conv3's parameters (TFLite: same in and out).
+    // The pool's output carries conv3's parameters (TFLite: same in and out).
+    // The dense layer reads the [1, 3, 3, c3] map flat (NHWC order): its
+    // [10, c3, 3, 3] weights go to [10, 3, 3, c3], the OHWI move of a convolution.
     let fc = &params.fc;
     let out_q = ranges[4];
     let q = quantize_weights(fc, bits);
     let mut weights = requantization(fc, &q, current_q, out_q);
-    weights.filter = q.values;
+    weights.filter = ohwi(&q.values, &fc.shape);
     weights.int4 = bits == 4;
     let logits = tensor("logits", vec![1, fc.out_channels()], out_q);
     layers.push(GraphLayer {
         source_index: layers.len(),
         op: LayerOp::FullyConnected(FullyConnectedParams {
             batches: 1,
-            accum_depth: fc.in_channels(),
+            accum_depth: fc.fan_in(),
             output_depth: fc.out_channels(),
             input_offset: -current_q.zero_point,
             filter_offset: 0,
@@ -300,12 +303,12 @@ mod tests {
 
     #[test]
     fn weight_bytes_formula() {
-        // The default shape: 6152 int8 weights + 66 channels × (bias + multiplier + shift).
+        // [8, 16, 32]: 8712 int8 weights + 66 channels × (bias + multiplier + shift).
         let p = Params::init([8, 16, 32], 3);
         let ranges = [QParams { scale: 0.05, zero_point: -128 }; 5];
         let g8 = graph(&p, 8, &ranges);
-        assert_eq!(weight_bytes(&g8), 6152 + 66 * 12);
-        assert_eq!(packed_weight_bytes(&g8, 4), (72 / 2 + 1152 / 2 + 4608 / 2 + 320 / 2) + 66 * 12);
+        assert_eq!(weight_bytes(&g8), 8712 + 66 * 12);
+        assert_eq!(packed_weight_bytes(&g8, 4), (72 / 2 + 1152 / 2 + 4608 / 2 + 2880 / 2) + 66 * 12);
         let image = tinybench_model::compile(&g8).unwrap();
         let interp = tinybench_model::Interpreter::new(&image).unwrap();
         let model = interp.model().unwrap();

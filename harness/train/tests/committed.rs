@@ -1,8 +1,8 @@
 //! The committed variants (models/mnist-cnn/variants/*.tbm) load, reach
 //! exactly the accuracy `variants.json` documents on the 2,000 test digits
 //! with the host engine, and give the same predictions with every kernel
-//! set. The issue's size/accuracy bounds are checked by an ignored test
-//! until a network meets them.
+//! set, and meet the issue's size/accuracy bounds (the Pareto condition on
+//! the pruned variants is an ignored test until they meet it).
 
 use std::path::{Path, PathBuf};
 
@@ -35,7 +35,6 @@ fn committed_variants_reach_their_documented_accuracy() {
 }
 
 #[test]
-#[ignore = "issue 5: the committed 8-24-32 network misses 98.0% (int8) and 5 KB / 97.5% (int4); see models/mnist-cnn/README.md"]
 fn the_family_meets_the_issue_bounds() {
     let rows = table().variants;
     let get = |name: &str| rows.iter().find(|r| r.name == name).unwrap();
@@ -43,6 +42,12 @@ fn the_family_meets_the_issue_bounds() {
     assert!(int8.weight_bytes <= 10 * 1024 && int8.accuracy >= 98.0, "{int8:?}");
     let int4 = get("int4");
     assert!(int4.weight_bytes <= 5 * 1024 && int4.accuracy >= 97.5, "{int4:?}");
+}
+
+#[test]
+#[ignore = "issue 5: `int4` dominates `pruned25-int8` and `pruned50-int4` dominates `pruned50-int8`; see models/mnist-cnn/README.md"]
+fn the_pruned_variants_sit_on_the_pareto_front() {
+    let rows = table().variants;
     // Pareto: no variant is both smaller-or-equal and more accurate than another strictly.
     for a in &rows {
         for b in &rows {

@@ -70,7 +70,7 @@ fn int8_and_int4_agree_with_float_on_the_host_engine() {
         assert_eq!((t.scale, t.zero_point), (1.0 / 255.0, -128));
     }
     // Weight bytes: filters + 12 bytes per output channel; int4 packs two weights a byte.
-    let weights = 72 + 1152 + 2304 + 160;
+    let weights = 72 + 1152 + 2304 + 1440;
     let channels = 8 + 16 + 16 + 10;
     assert_eq!(quant::weight_bytes(&g8), weights + 12 * channels);
     assert_eq!(quant::packed_weight_bytes(&g4, 4), weights / 2 + 12 * channels);
@@ -93,6 +93,6 @@ fn pruning_removes_the_weakest_channels_and_the_graph_still_runs() {
     let (tuned, reports) = train::train(&pruned, &digits, None, &options(1), &mut |_| {}).unwrap();
     assert!(reports[0].loss.is_finite());
     let g = quant::quantize(&tuned, 8, &digits).unwrap();
-    assert_eq!(quant::weight_bytes(&g), (36 + 288 + 576 + 80) + 12 * (4 + 8 + 8 + 10));
+    assert_eq!(quant::weight_bytes(&g), (36 + 288 + 576 + 720) + 12 * (4 + 8 + 8 + 10));
     assert_eq!(engine_predictions(&g, &digits, Kernels::Reference).len(), 200);
 }
