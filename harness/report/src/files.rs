@@ -60,7 +60,7 @@ impl Reporter for FilesReporter {
 
 /// One flat CSV row per case. Units are in the column names; `timing` and
 /// `energy_provenance` say whether figures are simulated/modeled or measured.
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct CsvRow<'a> {
     case: &'a str,
     workload: &'a str,
@@ -176,65 +176,13 @@ pub fn csv_string(results: &RunResults) -> std::io::Result<String> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-/// The CSV header line, from serializing a placeholder row.
+/// The CSV header line, from serializing an empty row.
 fn csv_header() -> Vec<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let _ = w.serialize(CsvRow::from(&placeholder()));
+    let _ = w.serialize(CsvRow::default());
     let bytes = w.into_inner().unwrap_or_default();
     let text = String::from_utf8_lossy(&bytes);
     text.lines().next().unwrap_or_default().split(',').map(str::to_owned).collect()
-}
-
-/// A result used only for its field names.
-fn placeholder() -> CaseResult {
-    use tinybench_runner::{MemoryUsage, Provenance, Spread, StaticMemory};
-    let zero = Spread { min: 0.0, median: 0.0, max: 0.0 };
-    CaseResult {
-        case: String::new(),
-        workload: String::new(),
-        shape: String::new(),
-        quantization: String::new(),
-        kernels: String::new(),
-        warmup: 0,
-        iterations: 0,
-        macs: 0,
-        cycles_per_iteration: vec![],
-        cycles: zero,
-        latency_us: zero,
-        macs_per_cycle: 0.0,
-        energy: tinybench_power::EnergyReading {
-            energy_uj: 0.0,
-            average_power_mw: 0.0,
-            provenance: tinybench_power::Provenance::Modeled,
-        },
-        energy_source: String::new(),
-        memory: MemoryUsage {
-            sections: StaticMemory::default(),
-            flash_bytes: 0,
-            static_ram_bytes: 0,
-            stack_peak_bytes: 0,
-            stack_size_bytes: 0,
-        },
-        weight_bytes: 0,
-        arena_bytes: 0,
-        layers: vec![],
-        accuracy: None,
-        output_checksum: 0,
-        expected_checksum: 0,
-        checksum_ok: false,
-        provenance: Provenance {
-            tinybench_version: String::new(),
-            git_revision: String::new(),
-            toolchain: String::new(),
-            board: String::new(),
-            core: String::new(),
-            clock_hz: 0,
-            target: String::new(),
-            timing: String::new(),
-            firmware_sha256: String::new(),
-            timestamp: String::new(),
-        },
-    }
 }
 
 /// `results.json`: everything, including per-iteration cycles and failures.
