@@ -272,7 +272,8 @@ fn firmware_build_failure_exits_3_and_keeps_the_log() {
 }
 
 /// A case running a whole MLPerf Tiny model from `../shared` on `board`.
-fn write_model_config(dir: &Path, board: &str, model: &str, input: &str) -> PathBuf {
+/// `extra_case` is appended to the case table (kernels, weights, accuracy keys).
+fn write_model_config(dir: &Path, board: &str, model: &str, input: &str, extra_case: &str) -> PathBuf {
     let shared = repo_root().join("../shared/mlperf-tiny");
     let text = format!(
         r#"[board]
@@ -297,6 +298,7 @@ workload = "model"
 model = "{model}"
 input = "{input}"
 sample = 1
+{extra_case}
 "#,
         board_file = repo_root().join(format!("configs/boards/{board}.toml")).display(),
         model = shared.join(model).display(),
@@ -311,7 +313,7 @@ sample = 1
 fn kws_model_on_the_simulator_matches_litert_byte_for_byte() {
     for board in ["sim-m4", "sim-m7"] {
         let dir = tempfile::tempdir().unwrap();
-        let config = write_model_config(dir.path(), board, "kws/kws_ref_model.tflite", "kws/inputs.bin");
+        let config = write_model_config(dir.path(), board, "kws/kws_ref_model.tflite", "kws/inputs.bin", "");
         let out_dir = dir.path().join("out");
         let o = tinybench(&["run", config.to_str().unwrap(), "--out", out_dir.to_str().unwrap()]);
         assert!(o.status.success(), "{board}: {}", stderr(&o));
@@ -338,9 +340,9 @@ fn optimized_kernel_sets_give_litert_bytes_in_fewer_cycles() {
     let mut cycles = Vec::new();
     for kernels in ["reference", "fused", "simd"] {
         let dir = tempfile::tempdir().unwrap();
-        let config = write_model_config(dir.path(), "sim-m4", "kws/kws_ref_model.tflite", "kws/inputs.bin");
-        let text = std::fs::read_to_string(&config).unwrap() + &format!("kernels = \"{kernels}\"\n");
-        std::fs::write(&config, text).unwrap();
+        let kernels_key = format!("kernels = \"{kernels}\"");
+        let config =
+            write_model_config(dir.path(), "sim-m4", "kws/kws_ref_model.tflite", "kws/inputs.bin", &kernels_key);
         let out_dir = dir.path().join("out");
         let o = tinybench(&["run", config.to_str().unwrap(), "--out", out_dir.to_str().unwrap()]);
         assert!(o.status.success(), "{kernels}: {}", stderr(&o));
@@ -357,9 +359,13 @@ fn optimized_kernel_sets_give_litert_bytes_in_fewer_cycles() {
 #[test]
 fn int4_weights_run_and_match_the_host_engine() {
     let dir = tempfile::tempdir().unwrap();
-    let config = write_model_config(dir.path(), "sim-m4", "kws/kws_ref_model.tflite", "kws/inputs.bin");
-    let text = std::fs::read_to_string(&config).unwrap() + "weights = \"int4\"\nkernels = \"simd\"\n";
-    std::fs::write(&config, text).unwrap();
+    let config = write_model_config(
+        dir.path(),
+        "sim-m4",
+        "kws/kws_ref_model.tflite",
+        "kws/inputs.bin",
+        "weights = \"int4\"\nkernels = \"simd\"",
+    );
     let out_dir = dir.path().join("out");
     let o = tinybench(&["run", config.to_str().unwrap(), "--out", out_dir.to_str().unwrap()]);
     // The runner checks the firmware's bytes against the host engine on the
@@ -373,9 +379,8 @@ fn int4_weights_run_and_match_the_host_engine() {
 fn ad_model_on_the_simulator_matches_litert_byte_for_byte() {
     for kernels in ["reference", "simd"] {
         let dir = tempfile::tempdir().unwrap();
-        let config = write_model_config(dir.path(), "sim-m4", "ad/ad01_int8.tflite", "ad/inputs.bin");
-        let text = std::fs::read_to_string(&config).unwrap() + &format!("kernels = \"{kernels}\"\n");
-        std::fs::write(&config, text).unwrap();
+        let kernels_key = format!("kernels = \"{kernels}\"");
+        let config = write_model_config(dir.path(), "sim-m4", "ad/ad01_int8.tflite", "ad/inputs.bin", &kernels_key);
         let out_dir = dir.path().join("out");
         let o = tinybench(&["run", config.to_str().unwrap(), "--out", out_dir.to_str().unwrap()]);
         assert!(o.status.success(), "{kernels}: {}", stderr(&o));
@@ -389,7 +394,7 @@ fn ad_model_on_the_simulator_matches_litert_byte_for_byte() {
 #[test]
 fn missing_input_sample_is_bad_input() {
     let dir = tempfile::tempdir().unwrap();
-    let config = write_model_config(dir.path(), "sim-m4", "kws/kws_ref_model.tflite", "kws/outputs.bin");
+    let config = write_model_config(dir.path(), "sim-m4", "kws/kws_ref_model.tflite", "kws/outputs.bin", "");
     let o = tinybench(&["run", config.to_str().unwrap(), "--out", dir.path().join("out").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
@@ -413,14 +418,12 @@ fn accuracy_on_host_and_target_subset_for_kws() {
         })
         .collect();
     std::fs::write(dir.path().join("labels.bin"), &labels).unwrap();
-    let config = write_model_config(dir.path(), "sim-m4", "kws/kws_ref_model.tflite", "kws/inputs.bin");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str(&format!(
-        "accuracy-inputs = \"{}\"\naccuracy-labels = \"{}\"\ntarget-accuracy-samples = 32\nkernels = \"simd\"\n",
+    let accuracy = format!(
+        "accuracy-inputs = \"{}\"\naccuracy-labels = \"{}\"\ntarget-accuracy-samples = 32\nkernels = \"simd\"",
         shared.join("inputs.bin").display(),
         dir.path().join("labels.bin").display()
-    ));
-    std::fs::write(&config, text).unwrap();
+    );
+    let config = write_model_config(dir.path(), "sim-m4", "kws/kws_ref_model.tflite", "kws/inputs.bin", &accuracy);
     let out_dir = dir.path().join("out");
     let o = tinybench(&["run", config.to_str().unwrap(), "--out", out_dir.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
