@@ -1,7 +1,9 @@
 //! Bit-exactness against LiteRT's builtin reference kernels on the MLPerf
-//! Tiny models in `../shared/mlperf-tiny/` (see its README): every op's
-//! output for sample 0 first, to localize a mismatch, then all 32 samples.
-//! The models without vectors (ic, vww, strww) must import and run.
+//! Tiny models: kws and ad with the vectors in `../shared/mlperf-tiny/` (see
+//! its README), ic, vww and strww with the vectors in the repository's
+//! `models/mlperf-tiny/` (made by `scripts/mlperf-reference-vectors.py` the
+//! same way): every op's output for sample 0 first, to localize a mismatch,
+//! then every sample of `inputs.bin` (`count` in `meta.json`).
 //! Every kernel set (`reference`, `fused`, `simd`) must match the vectors;
 //! int4 variants (lossy, no LiteRT reference) must agree across the sets.
 
@@ -15,9 +17,24 @@ fn shared(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/mlperf-tiny").join(rel)
 }
 
+/// A file or folder under the repository's `models/mlperf-tiny/`.
+fn in_repo(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/mlperf-tiny").join(rel)
+}
+
 fn read(rel: &str) -> Vec<u8> {
     let path = shared(rel);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (the tests need ../shared/mlperf-tiny)", path.display()))
+}
+
+fn read_in(dir: &Path, file: &str) -> Vec<u8> {
+    let path = dir.join(file);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The folder's name (`kws`, `ic`, ...) for messages.
+fn short(dir: &Path) -> String {
+    dir.file_name().map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
 fn as_i8(bytes: Vec<u8>) -> Vec<i8> {
@@ -25,16 +42,21 @@ fn as_i8(bytes: Vec<u8>) -> Vec<i8> {
 }
 
 fn interpreter(rel: &str) -> Interpreter {
-    let image = tinybench_model::load(&read(rel), &shared(rel)).unwrap();
+    interpreter_at(&shared(rel))
+}
+
+fn interpreter_at(path: &Path) -> Interpreter {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let image = tinybench_model::load(&bytes, path).unwrap();
     Interpreter::new(&image).unwrap()
 }
 
-/// Runs sample 0 and compares each layer's output with `sample0_ops/`.
-fn every_op_matches(dir: &str, model: &str) {
-    let interp = interpreter(&format!("{dir}/{model}"));
-    let index: serde_json::Value = serde_json::from_slice(&read(&format!("{dir}/sample0_ops/index.json"))).unwrap();
+/// Runs sample 0 of `dir` and compares each layer's output with `dir/sample0_ops/`.
+fn every_op_matches(dir: &Path, model: &str) {
+    let interp = interpreter_at(&dir.join(model));
+    let index: serde_json::Value = serde_json::from_slice(&read_in(dir, "sample0_ops/index.json")).unwrap();
     let model_view = interp.model().unwrap();
-    let input = as_i8(read(&format!("{dir}/inputs.bin")));
+    let input = as_i8(read_in(dir, "inputs.bin"));
     let per_sample = model_view.input().len;
     let mut outputs: Vec<(usize, Vec<i8>)> = Vec::new();
     interp
@@ -47,12 +69,13 @@ fn every_op_matches(dir: &str, model: &str) {
     assert_eq!(ops.len(), outputs.len(), "one dump per TFLite operator");
     for op in ops {
         let op_index = op["op_index"].as_u64().unwrap() as usize;
-        let expected = as_i8(read(&format!("{dir}/sample0_ops/{}", op["file"].as_str().unwrap())));
+        let expected = as_i8(read_in(dir, &format!("sample0_ops/{}", op["file"].as_str().unwrap())));
         let (_, got) = outputs.iter().find(|(s, _)| *s == op_index).expect("layer for every op");
         let differing = got.iter().zip(&expected).filter(|(a, b)| a != b).count();
         assert!(
             got.len() == expected.len() && differing == 0,
-            "{dir} op {op_index} ({}): {differing} of {} bytes differ; first at {:?}",
+            "{} op {op_index} ({}): {differing} of {} bytes differ; first at {:?}",
+            short(dir),
             op["op"],
             expected.len(),
             got.iter().zip(&expected).position(|(a, b)| a != b)
@@ -60,16 +83,22 @@ fn every_op_matches(dir: &str, model: &str) {
     }
 }
 
-/// Runs all samples of `inputs.bin` with `kernels` and compares with `outputs.bin`.
-fn all_samples_match(dir: &str, model: &str, kernels: Kernels) {
-    let interp = interpreter(&format!("{dir}/{model}"));
-    let (input, output) = (as_i8(read(&format!("{dir}/inputs.bin"))), as_i8(read(&format!("{dir}/outputs.bin"))));
+/// Runs all `count` samples (`meta.json`) of `dir/inputs.bin` with `kernels`
+/// and compares with `dir/outputs.bin`.
+fn all_samples_match(dir: &Path, model: &str, kernels: Kernels) {
+    let interp = interpreter_at(&dir.join(model));
+    let meta: serde_json::Value = serde_json::from_slice(&read_in(dir, "meta.json")).unwrap();
+    let count = meta["count"].as_u64().unwrap() as usize;
+    let (input, output) = (as_i8(read_in(dir, "inputs.bin")), as_i8(read_in(dir, "outputs.bin")));
     let (in_len, out_len) = (interp.input().unwrap().len, interp.output().unwrap().len);
-    assert_eq!(input.len() / in_len, 32);
-    assert_eq!(output.len() / out_len, 32);
+    assert_eq!(meta["input"]["bytes_per_sample"].as_u64(), Some(in_len as u64));
+    assert_eq!(meta["output"]["bytes_per_sample"].as_u64(), Some(out_len as u64));
+    assert!(count > 0);
+    assert_eq!(input.len(), count * in_len, "{}: inputs.bin holds {count} samples", short(dir));
+    assert_eq!(output.len(), count * out_len, "{}: outputs.bin holds {count} samples", short(dir));
     for (sample, (x, expected)) in input.chunks_exact(in_len).zip(output.chunks_exact(out_len)).enumerate() {
         let got = interp.run(kernels, x).unwrap();
-        assert_eq!(got, expected, "{dir} sample {sample} with the {} kernels", kernels.name());
+        assert_eq!(got, expected, "{} sample {sample} with the {} kernels", short(dir), kernels.name());
     }
 }
 
@@ -90,22 +119,22 @@ fn observed_layers_match_reference(interp: &Interpreter, input: &[i8], kernels: 
 
 #[test]
 fn kws_sample0_every_op_matches_litert() {
-    every_op_matches("kws", "kws_ref_model.tflite");
+    every_op_matches(&shared("kws"), "kws_ref_model.tflite");
 }
 
 #[test]
 fn kws_32_samples_match_litert() {
-    all_samples_match("kws", "kws_ref_model.tflite", Kernels::Reference);
+    all_samples_match(&shared("kws"), "kws_ref_model.tflite", Kernels::Reference);
 }
 
 #[test]
 fn kws_32_samples_match_litert_fused() {
-    all_samples_match("kws", "kws_ref_model.tflite", Kernels::Fused);
+    all_samples_match(&shared("kws"), "kws_ref_model.tflite", Kernels::Fused);
 }
 
 #[test]
 fn kws_32_samples_match_litert_simd() {
-    all_samples_match("kws", "kws_ref_model.tflite", Kernels::Simd);
+    all_samples_match(&shared("kws"), "kws_ref_model.tflite", Kernels::Simd);
 }
 
 #[test]
@@ -121,22 +150,82 @@ fn kws_fused_and_simd_layers_match_reference() {
 
 #[test]
 fn ad_sample0_every_op_matches_litert() {
-    every_op_matches("ad", "ad01_int8.tflite");
+    every_op_matches(&shared("ad"), "ad01_int8.tflite");
 }
 
 #[test]
 fn ad_32_samples_match_litert() {
-    all_samples_match("ad", "ad01_int8.tflite", Kernels::Reference);
+    all_samples_match(&shared("ad"), "ad01_int8.tflite", Kernels::Reference);
 }
 
 #[test]
 fn ad_32_samples_match_litert_fused() {
-    all_samples_match("ad", "ad01_int8.tflite", Kernels::Fused);
+    all_samples_match(&shared("ad"), "ad01_int8.tflite", Kernels::Fused);
 }
 
 #[test]
 fn ad_32_samples_match_litert_simd() {
-    all_samples_match("ad", "ad01_int8.tflite", Kernels::Simd);
+    all_samples_match(&shared("ad"), "ad01_int8.tflite", Kernels::Simd);
+}
+
+#[test]
+fn ic_sample0_every_op_matches_litert() {
+    every_op_matches(&in_repo("ic"), "pretrainedResnet_quant.tflite");
+}
+
+#[test]
+fn ic_32_samples_match_litert() {
+    all_samples_match(&in_repo("ic"), "pretrainedResnet_quant.tflite", Kernels::Reference);
+}
+
+#[test]
+fn ic_32_samples_match_litert_fused() {
+    all_samples_match(&in_repo("ic"), "pretrainedResnet_quant.tflite", Kernels::Fused);
+}
+
+#[test]
+fn ic_32_samples_match_litert_simd() {
+    all_samples_match(&in_repo("ic"), "pretrainedResnet_quant.tflite", Kernels::Simd);
+}
+
+#[test]
+fn vww_sample0_every_op_matches_litert() {
+    every_op_matches(&in_repo("vww"), "vww_96_int8.tflite");
+}
+
+#[test]
+fn vww_8_samples_match_litert() {
+    all_samples_match(&in_repo("vww"), "vww_96_int8.tflite", Kernels::Reference);
+}
+
+#[test]
+fn vww_8_samples_match_litert_fused() {
+    all_samples_match(&in_repo("vww"), "vww_96_int8.tflite", Kernels::Fused);
+}
+
+#[test]
+fn vww_8_samples_match_litert_simd() {
+    all_samples_match(&in_repo("vww"), "vww_96_int8.tflite", Kernels::Simd);
+}
+
+#[test]
+fn strww_sample0_every_op_matches_litert() {
+    every_op_matches(&in_repo("strww"), "str_ww_ref_model.tflite");
+}
+
+#[test]
+fn strww_32_samples_match_litert() {
+    all_samples_match(&in_repo("strww"), "str_ww_ref_model.tflite", Kernels::Reference);
+}
+
+#[test]
+fn strww_32_samples_match_litert_fused() {
+    all_samples_match(&in_repo("strww"), "str_ww_ref_model.tflite", Kernels::Fused);
+}
+
+#[test]
+fn strww_32_samples_match_litert_simd() {
+    all_samples_match(&in_repo("strww"), "str_ww_ref_model.tflite", Kernels::Simd);
 }
 
 /// int4 is lossy: no LiteRT reference. Every kernel set must give the same
@@ -172,7 +261,7 @@ fn ad_int4_every_kernel_set_agrees() {
     int4_kernel_sets_agree("ad", "ad01_int8.tflite");
 }
 
-/// Imports a model without reference vectors and runs a deterministic input.
+/// Imports a model from `../shared/mlperf-tiny` and runs a deterministic input.
 fn imports_and_runs(rel: &str, input_dims: &[u16], output_dims: &[u16]) -> Vec<i8> {
     let interp = interpreter(rel);
     let model = interp.model().unwrap();
