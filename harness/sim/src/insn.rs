@@ -693,6 +693,7 @@ impl Insn {
     }
 
     /// Index into [`CLASS_NAMES`]; kept as a number so the hot loop counts in an array.
+    /// BKPT/SVC/UDF are [`CLASS_TRAP`].
     pub fn class_id(&self) -> u8 {
         use Insn::*;
         match self {
@@ -718,7 +719,7 @@ impl Insn {
             | Pkh { .. } => 8,
             It { .. } => 9,
             Mrs { .. } | Msr { .. } | Cps { .. } | Barrier { .. } | Hint { .. } | Clrex => 10,
-            Bkpt { .. } | Svc { .. } | Udf { .. } => 11,
+            Bkpt { .. } | Svc { .. } | Udf { .. } => CLASS_TRAP,
             Vldr { .. } | Vstr { .. } | Vldm { .. } | Vstm { .. } => 12,
             VmovCore { .. }
             | VmovCore2 { .. }
@@ -731,6 +732,9 @@ impl Insn {
         }
     }
 }
+
+/// [`Insn::class_id`] of BKPT, SVC and UDF ("trap").
+pub const CLASS_TRAP: u8 = 11;
 
 /// Names of the instruction classes, indexed by [`Insn::class_id`].
 pub const CLASS_NAMES: [&str; 15] = [

@@ -2,6 +2,7 @@
 //! simulator with cycle models, used to run the benchmark firmware without a board.
 #![doc = include_str!("../README.md")]
 
+mod block;
 pub mod decode;
 pub mod disasm;
 mod elf;
@@ -164,7 +165,6 @@ pub struct Simulator {
     /// `exc_return` or `svc_taken` is set: the instruction needs the slow retire path.
     pub(crate) post_step: bool,
     pub(crate) last_quotient: u32,
-    pub(crate) last_addr: u32,
     pub(crate) last_fault: Option<FaultRecord>,
     pub(crate) initial_sp_hint: u32,
     /// Whether `profiler` is set (tested on taken branches only).
@@ -173,6 +173,10 @@ pub struct Simulator {
     /// Flash line of the last instruction fetch (u32::MAX: none).
     pub(crate) fetch_line: u32,
     pub(crate) flash: flash::FlashModel,
+    /// Straight-line blocks of fast-form instructions (`block` module).
+    blocks: block::BlockCache,
+    /// Whether fast forms and blocks run (false: the reference path).
+    fast_paths: bool,
 }
 
 impl Simulator {
@@ -230,13 +234,14 @@ impl Simulator {
             exc_return: None,
             post_step: false,
             last_quotient: 0,
-            last_addr: 0,
             last_fault: None,
             initial_sp_hint: 0,
             profiling: false,
             profiler: None,
             fetch_line: u32::MAX,
             flash: flash::FlashModel::new(config.core),
+            blocks: block::BlockCache::default(),
+            fast_paths: true,
         };
         sim.reset_core_state();
         Ok(sim)
@@ -272,6 +277,7 @@ impl Simulator {
         self.fetch_line = u32::MAX;
         self.flash.reset();
         self.class_counts = [0; 16];
+        self.blocks.reset();
         self.timing.reset();
         self.exc_check = false;
         self.svc_taken = false;
@@ -327,7 +333,17 @@ impl Simulator {
             self.profile_root();
         }
         self.check_fetch_line();
-        for _ in 0..max_instructions {
+        // One loop per built-in cycle model, so the model inlines into it.
+        match self.timing {
+            timing::Timing::M4(_) => self.run_with::<timing::HotM4>(max_instructions),
+            timing::Timing::M7(_) => self.run_with::<timing::HotM7>(max_instructions),
+            timing::Timing::Custom(_) => self.run_with::<timing::HotCustom>(max_instructions),
+        }
+    }
+
+    fn run_with<T: timing::HotTiming>(&mut self, max_instructions: u64) -> Result<StopReason, SimError> {
+        let mut left = max_instructions;
+        while left != 0 {
             if self.cycles >= self.scs.syst_zero_at {
                 if self.scs.syst_wrap(self.cycles) {
                     self.scs.pending |= 1 << periph::EXC_SYSTICK;
@@ -336,6 +352,7 @@ impl Simulator {
             }
             if self.exc_check {
                 self.exc_check = false;
+                left -= 1;
                 if self.scs.reset_requested {
                     self.reset()?;
                     if self.profiling {
@@ -348,8 +365,25 @@ impl Simulator {
                     self.handle_trap(t)?;
                     continue;
                 }
+                left += 1;
             }
-            match self.step() {
+            // Straight-line runs of fast forms first; `step` takes whatever
+            // they stop at (an IT block, a generic instruction, a cache miss).
+            if self.fast_paths && !self.profiling {
+                match self.run_fast::<T>(left) {
+                    Ok(n) => left -= n,
+                    Err((n, t)) => {
+                        left -= n + 1;
+                        self.handle_trap(t)?;
+                        continue;
+                    }
+                }
+                if left == 0 || self.exc_check || self.cycles >= self.scs.syst_zero_at {
+                    continue;
+                }
+            }
+            left -= 1;
+            match self.step::<T>() {
                 Ok(()) => {}
                 Err(Trap::Stop(s)) => {
                     self.finish_stop();
@@ -361,6 +395,221 @@ impl Simulator {
         Ok(StopReason::InstructionLimit)
     }
 
+    /// The hot loop: executes up to `budget` instructions back to back while
+    /// no exception or SysTick event is due, the fast forms (`exec::fast`)
+    /// inline and the rest through [`Simulator::step_general`]. Stops early at
+    /// a decode-cache miss or a stop (BKPT, semihosting exit), which `step`
+    /// handles. Returns how many it retired; on a trap, also the trap (the
+    /// faulting instruction not counted, the PC on it).
+    #[inline(always)]
+    fn run_fast<T: timing::HotTiming>(&mut self, budget: u64) -> Result<u64, (u64, Trap)> {
+        let event_at = self.scs.syst_zero_at;
+        let mut pc = self.pc;
+        let mut n = 0;
+        while n < budget && self.cycles < event_at && !self.exc_check {
+            let it = self.itstate;
+            if T::BLOCKS
+                && it & 0xf == 0
+                && let Some(id) = self.block_at::<T>(pc)
+                && self.blocks.blocks[id].len as u64 <= budget - n
+                && self.blocks.blocks[id].max_cycles < event_at - self.cycles
+            {
+                self.pc = pc;
+                match self.run_block::<T>(id) {
+                    Ok(k) => n += k,
+                    Err((k, t)) => return Err((n + k, t)),
+                }
+                pc = self.pc;
+                continue;
+            }
+            let Some(&d) = self.mem.icache.get((pc.wrapping_sub(self.mem.icache_base) >> 1) as usize) else { break };
+            if d.op == exec::fast::Op::Generic || (it & 0xf != 0 && d.class & memory::OUTSIDE_IT_ONLY != 0) {
+                // Empty cache slots and BKPT (a possible stop) are left to `step`.
+                if d.len == 0 || d.class & memory::CLASS_MASK == insn::CLASS_TRAP {
+                    break;
+                }
+                self.pc = pc;
+                if let Err(t) = self.step_general::<T>(pc, &d) {
+                    return Err((n, t));
+                }
+                n += 1;
+                pc = self.pc;
+                continue;
+            }
+            // Inside an IT block: ITAdvance, then the condition.
+            let executed = it & 0xf == 0 || {
+                self.itstate = if it & 7 == 0 { 0 } else { (it & 0xe0) | ((it << 1) & 0x1f) };
+                self.cond_passed(it >> 4)
+            };
+            if !executed {
+                self.cycles += T::cost_skipped(&mut self.timing, &d) as u64;
+                self.class_counts[(d.class & memory::CLASS_MASK) as usize] += 1;
+                self.instructions += 1;
+                n += 1;
+                pc = pc.wrapping_add(d.len as u32);
+                if d.class & memory::LINE_END != 0 {
+                    self.pc = pc;
+                    self.check_fetch_line();
+                }
+                continue;
+            }
+            let taken = match self.exec_fast(d.op, pc) {
+                Ok(taken) => taken,
+                Err(t) => {
+                    // A faulting instruction is re-executed after the handler: keep its IT state.
+                    self.itstate = it;
+                    self.pc = pc;
+                    return Err((n, t));
+                }
+            };
+            self.cycles += T::cost(&mut self.timing, &d, taken, self.last_quotient) as u64;
+            self.class_counts[(d.class & memory::CLASS_MASK) as usize] += 1;
+            self.instructions += 1;
+            n += 1;
+            if taken {
+                let target = self.next_pc;
+                if target == pc && self.ipsr == periph::EXC_HARDFAULT {
+                    self.pc = pc;
+                    return Err((n, Trap::Error(Box::new(self.hardfault_spin_error()))));
+                }
+                pc = target;
+                self.pc = pc;
+                self.check_fetch_line();
+            } else {
+                pc = pc.wrapping_add(d.len as u32);
+                if d.class & memory::LINE_END != 0 {
+                    self.pc = pc;
+                    self.check_fetch_line();
+                }
+            }
+        }
+        self.pc = pc;
+        Ok(n)
+    }
+
+    /// The block starting at `pc`: cached, or built now from the decode
+    /// cache. `None` where no block can start (the instruction needs the
+    /// general path, or is not decoded yet).
+    #[inline(always)]
+    fn block_at<T: timing::HotTiming>(&mut self, pc: u32) -> Option<usize> {
+        if self.mem.code_changed {
+            self.mem.code_changed = false;
+            self.blocks.clear();
+        }
+        match self.blocks.lookup(pc) {
+            Some(id) => (self.blocks.blocks[id].len != 0).then_some(id),
+            None => self.build_block::<T>(pc),
+        }
+    }
+
+    /// Collects the fast-form instructions from `pc` (see the `block`
+    /// module) and caches them as a block; an empty block marks a start
+    /// where none can begin. Stops, without caching, at an instruction that
+    /// is not decoded yet.
+    #[cold]
+    #[inline(never)]
+    fn build_block<T: timing::HotTiming>(&mut self, pc: u32) -> Option<usize> {
+        let mut decoded: Vec<memory::Decoded> = Vec::new();
+        let mut at = pc;
+        let complete = loop {
+            let Some(&d) = self.mem.icache.get((at.wrapping_sub(self.mem.icache_base) >> 1) as usize) else {
+                break false;
+            };
+            if d.len == 0 {
+                break false;
+            }
+            if matches!(d.op, exec::fast::Op::Generic | exec::fast::Op::It { .. }) {
+                break true;
+            }
+            decoded.push(d);
+            if matches!(d.op, exec::fast::Op::Branch { .. } | exec::fast::Op::Call { .. } | exec::fast::Op::Cbz { .. })
+                || decoded.len() == block::MAX_LEN
+            {
+                break true;
+            }
+            at = at.wrapping_add(d.len as u32);
+        };
+        if !complete && decoded.is_empty() {
+            return None;
+        }
+        let prepared: Vec<u64> = decoded.iter().map(|d| d.prepared).collect();
+        let costs = T::block_costs(&prepared);
+        let id = self.blocks.insert(pc, &decoded, &costs, self.mem.max_wait_states());
+        (!decoded.is_empty()).then_some(id)
+    }
+
+    /// Runs block `id` from its start (`self.pc`). Returns how many
+    /// instructions it retired; on a trap, also the trap (the faulting
+    /// instruction not counted, the PC on it).
+    #[inline(always)]
+    fn run_block<T: timing::HotTiming>(&mut self, id: usize) -> Result<u64, (u64, Trap)> {
+        let block::Block { start, first, len, taken_extra, .. } = self.blocks.blocks[id];
+        let (first, len) = (first as usize, len as usize);
+        let mut pc = start;
+        let mut i = 0;
+        let taken = loop {
+            let bi = self.blocks.insns[first + i];
+            let taken = match self.exec_fast(bi.op, pc) {
+                Ok(taken) => taken,
+                Err(t) => {
+                    self.pc = pc;
+                    self.block_exit::<T>(first, i);
+                    return Err((i as u64, t));
+                }
+            };
+            if !T::STATIC || i == 0 {
+                self.cycles += T::cost_p(&mut self.timing, bi.prepared, taken, 0) as u64;
+            } else {
+                self.cycles += bi.cycles as u64 + if taken { taken_extra as u64 } else { 0 };
+            }
+            i += 1;
+            if taken {
+                // Only the last instruction branches; `b .` in the HardFault
+                // handler is the spin the run stops at.
+                let target = self.next_pc;
+                if target == pc && self.ipsr == periph::EXC_HARDFAULT {
+                    self.pc = pc;
+                    self.block_exit::<T>(first, i);
+                    return Err((i as u64, Trap::Error(Box::new(self.hardfault_spin_error()))));
+                }
+                pc = target;
+                break true;
+            }
+            pc = pc.wrapping_add(bi.len as u32);
+            if bi.flags & block::LINE_END != 0 {
+                self.pc = pc;
+                self.check_fetch_line();
+            }
+            // A store may have raised an exception or rewritten code.
+            if i == len || (bi.flags & block::STORE != 0 && (self.exc_check || self.mem.code_changed)) {
+                break false;
+            }
+        };
+        self.pc = pc;
+        self.block_exit::<T>(first, i);
+        if i == len {
+            self.blocks.blocks[id].runs += 1;
+        } else {
+            for bi in &self.blocks.insns[first..first + i] {
+                self.class_counts[bi.class as usize] += 1;
+            }
+        }
+        if taken {
+            self.check_fetch_line();
+        }
+        Ok(i as u64)
+    }
+
+    /// Counts `n` retired instructions of the block at `first` and leaves a
+    /// static model in the state after the last of them.
+    #[inline(always)]
+    fn block_exit<T: timing::HotTiming>(&mut self, first: usize, n: usize) {
+        self.instructions += n as u64;
+        if T::STATIC && n > 1 {
+            T::after_block(&mut self.timing, self.blocks.insns[first + n - 1].prepared);
+        }
+    }
+
     /// A BKPT-based stop retires the instruction so the next `run` continues after it.
     fn finish_stop(&mut self) {
         if !self.pc_written {
@@ -369,28 +618,53 @@ impl Simulator {
         self.instructions += 1;
         self.cycles += 1;
         // BKPT is in the "trap" class (insn::CLASS_NAMES).
-        self.class_counts[11] += 1;
+        self.class_counts[insn::CLASS_TRAP as usize] += 1;
     }
 
     /// Executes one instruction. The common case (outside an IT block, no
     /// exception return or SVC) touches no other state than it must.
     #[inline(always)]
-    fn step(&mut self) -> Result<(), Trap> {
+    fn step<T: timing::HotTiming>(&mut self) -> Result<(), Trap> {
         let pc = self.pc;
         let d = match self.fetch_cached(pc) {
             Some(d) => *d,
             None => self.fetch_slow(pc)?,
         };
+        if self.itstate & 0xf != 0 || d.op == exec::fast::Op::Generic || !self.fast_paths {
+            return self.step_general::<T>(pc, &d);
+        }
+        let taken = self.exec_fast(d.op, pc)?;
+        self.cycles += T::cost(&mut self.timing, &d, taken, self.last_quotient) as u64;
+        self.retire(pc, &d, taken)
+    }
+
+    /// An instruction without a fast form or inside an IT block. Kept out of
+    /// line so the fast paths stay small enough to live in registers.
+    #[inline(never)]
+    fn step_general<T: timing::HotTiming>(&mut self, pc: u32, d: &memory::Decoded) -> Result<(), Trap> {
+        self.prepare_generic(pc, d);
+        if self.itstate & 0xf != 0 {
+            return self.step_in_it(pc, d);
+        }
+        let taken = self.exec_generic(pc, d)?;
+        self.cycles += T::cost(&mut self.timing, d, taken, self.last_quotient) as u64;
+        self.retire(pc, d, taken)
+    }
+
+    /// The generic visitor outside an IT block; returns whether the PC was written.
+    #[inline(always)]
+    fn exec_generic(&mut self, _pc: u32, d: &memory::Decoded) -> Result<bool, Trap> {
+        self.exec(&d.insn)?;
+        Ok(self.pc_written)
+    }
+
+    /// State the generic visitor reads: the sequential next PC, the PC-written
+    /// flag and `r[15]` (the fast forms need none of them).
+    #[inline(always)]
+    fn prepare_generic(&mut self, pc: u32, d: &memory::Decoded) {
         self.next_pc = pc.wrapping_add(d.len as u32);
         self.pc_written = false;
         self.r[15] = pc.wrapping_add(4);
-        if self.itstate & 0xf != 0 {
-            return self.step_in_it(pc, &d);
-        }
-        self.exec(&d.insn)?;
-        let taken = self.pc_written;
-        self.cycles += self.timing.cycles_prepared(&d, taken, self.last_quotient) as u64;
-        self.retire(pc, &d, taken)
     }
 
     /// Charges the flash model if the PC is in another line than the last fetch.
@@ -430,7 +704,7 @@ impl Simulator {
         if self.post_step {
             return self.retire_slow(pc, d, taken);
         }
-        self.pc = self.next_pc;
+        self.pc = if taken { self.next_pc } else { pc.wrapping_add(d.len as u32) };
         if d.class & memory::LINE_END != 0 || taken {
             self.check_fetch_line();
         }
@@ -584,8 +858,11 @@ impl Simulator {
 
     /// Instruction/cycle counts and the per-class histogram.
     pub fn stats(&self) -> SimStats {
-        let histogram =
-            CLASS_NAMES.iter().zip(self.class_counts.iter()).filter(|(_, c)| **c > 0).map(|(n, c)| (*n, *c)).collect();
+        let mut counts = self.class_counts;
+        for (c, b) in counts.iter_mut().zip(self.blocks.class_counts()) {
+            *c += b;
+        }
+        let histogram = CLASS_NAMES.iter().zip(counts.iter()).filter(|(_, c)| **c > 0).map(|(n, c)| (*n, *c)).collect();
         SimStats {
             instructions: self.instructions,
             cycles: self.cycles,
@@ -593,6 +870,15 @@ impl Simulator {
             clock_hz: self.clock_hz,
             exceptions: self.exceptions,
         }
+    }
+
+    /// Turns the fast forms and straight-line blocks (docs/sim-performance.md)
+    /// off or on. Off, every instruction runs through the generic visitor and
+    /// the per-instruction cycle model: the reference the fast paths are
+    /// tested against (same registers, memory, cycles and statistics). On by
+    /// default.
+    pub fn set_fast_paths(&mut self, enabled: bool) {
+        self.fast_paths = enabled;
     }
 
     /// Replaces the cycle model (e.g. a calibrated one).

@@ -2,6 +2,7 @@
 
 use std::cell::Cell;
 
+use crate::exec::fast::Op;
 use crate::insn::Insn;
 use crate::{RegionKind, RegionSpec, SimError};
 
@@ -9,6 +10,8 @@ use crate::{RegionKind, RegionSpec, SimError};
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Decoded {
     pub insn: Insn,
+    /// The executor's fast form of `insn` ([`Op::Generic`]: none).
+    pub op: Op,
     pub len: u8,
     /// [`Insn::class_id`] (bits 0..4, [`CLASS_MASK`]) for the statistics
     /// histogram, and [`LINE_END`].
@@ -19,11 +22,15 @@ pub(crate) struct Decoded {
 
 impl Decoded {
     /// An empty cache slot (`len` 0; real instructions are 2 or 4 bytes).
-    pub const EMPTY: Decoded = Decoded { insn: Insn::Undefined { word: 0 }, len: 0, class: 0, prepared: 0 };
+    pub const EMPTY: Decoded =
+        Decoded { insn: Insn::Undefined { word: 0 }, op: Op::Generic, len: 0, class: 0, prepared: 0 };
 }
 
 /// `Decoded::class` bits holding the class id.
 pub(crate) const CLASS_MASK: u8 = 15;
+/// `Decoded::class` flag: the fast form is only right outside an IT block
+/// ([`crate::exec::fast::Op::outside_it_only`]).
+pub(crate) const OUTSIDE_IT_ONLY: u8 = 0x40;
 /// `Decoded::class` flag: the next sequential instruction starts in another flash
 /// line (the flash model must look at it).
 pub(crate) const LINE_END: u8 = 0x80;
@@ -70,6 +77,9 @@ pub(crate) struct Memory {
     icache_region: usize,
     /// `wait_states` of `icache`'s region.
     pub icache_wait_states: u32,
+    /// A cached decode was dropped since the flag was last cleared: blocks
+    /// built from the decode cache (`crate::block`) are stale.
+    pub code_changed: bool,
 }
 
 impl Memory {
@@ -123,6 +133,7 @@ impl Memory {
             icache_base: 0,
             icache_region: usize::MAX,
             icache_wait_states: 0,
+            code_changed: false,
         })
     }
 
@@ -188,6 +199,11 @@ impl Memory {
         Some((v, r.spec.wait_states))
     }
 
+    /// The largest wait states of any region.
+    pub fn max_wait_states(&self) -> u32 {
+        self.regions.iter().map(|r| r.spec.wait_states).max().unwrap_or(0)
+    }
+
     /// Wait states of the region holding the instruction at `pc` (0 if unmapped).
     #[inline(always)]
     pub fn fetch_wait_states(&self, pc: u32) -> u32 {
@@ -245,6 +261,7 @@ impl Memory {
         }
         if off / 2 + 2 >= r.cached_lo && off / 2 <= r.cached_hi {
             invalidate(self.cache_mut(i), off, size as usize);
+            self.code_changed = true;
         }
         Ok(())
     }
@@ -257,6 +274,7 @@ impl Memory {
             r.cached_hi = 0;
         }
         self.icache.fill(Decoded::EMPTY);
+        self.code_changed = true;
     }
 
     /// Debugger view: any region, no side effects beyond the cache.
@@ -276,6 +294,7 @@ impl Memory {
             let (i, off) = self.find(a, 1).ok_or((a, data.len() as u32))?;
             self.regions[i].data[off] = *b;
             invalidate(self.cache_mut(i), off, 1);
+            self.code_changed = true;
         }
         Ok(())
     }

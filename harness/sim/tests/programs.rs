@@ -19,10 +19,13 @@ use tinybench_sim::{CoreKind, RegionKind, RegionSpec, SimConfig, Simulator, Stop
 const MAX_INSTRUCTIONS: u64 = 200_000_000;
 
 /// How a program run ended.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 struct Run {
     exit_code: i32,
     output: String,
+    instructions: u64,
+    cycles: u64,
+    histogram: Vec<(&'static str, u64)>,
 }
 
 /// The memory maps of the built-in boards sim-m4 (STM32L4R5) and sim-m7
@@ -52,9 +55,12 @@ fn config(core: CoreKind) -> SimConfig {
     }
 }
 
-fn run(elf_path: &Path, core: CoreKind) -> Run {
+/// Runs a program to its exit, with the simulator's fast paths or through
+/// the reference path only (`Simulator::set_fast_paths`).
+fn run(elf_path: &Path, core: CoreKind, fast_paths: bool) -> Run {
     let elf = std::fs::read(elf_path).unwrap_or_else(|e| panic!("cannot read {}: {e}", elf_path.display()));
     let mut sim = Simulator::new(config(core)).unwrap();
+    sim.set_fast_paths(fast_paths);
     sim.load_elf(&elf).unwrap_or_else(|e| panic!("cannot load {}: {e}", elf_path.display()));
     let mut output = Vec::new();
     let mut left = MAX_INSTRUCTIONS;
@@ -74,13 +80,24 @@ fn run(elf_path: &Path, core: CoreKind) -> Run {
             ),
         }
     };
-    Run { exit_code, output: String::from_utf8_lossy(&output).into_owned() }
+    let stats = sim.stats();
+    Run {
+        exit_code,
+        output: String::from_utf8_lossy(&output).into_owned(),
+        instructions: stats.instructions,
+        cycles: stats.cycles,
+        histogram: stats.histogram.into_iter().collect(),
+    }
 }
 
-/// Runs a program on both cores; it must print `PASS <name>` and exit 0.
+/// Runs a program on both cores; it must print `PASS <name>` and exit 0, and
+/// the fast paths must give exactly what the reference path gives: output,
+/// instruction and cycle counts, class histogram.
 fn assert_passes(elf: &Path, name: &str) {
     for core in [CoreKind::CortexM4, CoreKind::CortexM7] {
-        let run = run(elf, core);
+        let reference = run(elf, core, false);
+        let run = run(elf, core, true);
+        assert_eq!(run, reference, "{} on {core:?}: fast paths differ from the reference path", elf.display());
         assert!(
             run.exit_code == 0 && run.output.contains(&format!("PASS {name}")),
             "{} on {core:?}: exit {}, output:\n{}",
@@ -191,7 +208,7 @@ fn gcc_exit_status_and_stderr_reach_the_host() {
     if !have_gcc() {
         return;
     }
-    let run = run(&build_c("exit_status", "O2"), CoreKind::CortexM4);
+    let run = run(&build_c("exit_status", "O2"), CoreKind::CortexM4, true);
     assert_eq!(run.exit_code, 3, "{}", run.output);
     assert_eq!(run.output, "to stdout\nto stderr\n");
 }

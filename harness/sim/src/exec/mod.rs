@@ -2,6 +2,7 @@
 
 pub(crate) mod alu;
 mod dsp;
+pub(crate) mod fast;
 pub(crate) mod fp;
 pub(crate) mod softfp;
 
@@ -228,7 +229,15 @@ impl Simulator {
         let (insn, len) = decode::decode(hw1, hw2);
         let shift = self.flash.line_shift;
         let line_end = if pc.wrapping_add(len as u32) >> shift != pc >> shift { crate::memory::LINE_END } else { 0 };
-        let d = Decoded { insn, len, class: insn.class_id() | line_end, prepared: self.timing.prepare(&insn) };
+        let d = Decoded {
+            insn,
+            op: fast::Op::lower(&insn),
+            len,
+            class: insn.class_id()
+                | line_end
+                | if fast::Op::outside_it_only(&insn) { crate::memory::OUTSIDE_IT_ONLY } else { 0 },
+            prepared: self.timing.prepare(&insn),
+        };
         self.mem.cache_insert(ri, off, d);
         Ok(d)
     }
@@ -358,7 +367,6 @@ impl Simulator {
                 let base = if rn == 15 { self.pc.wrapping_add(4) & !3 } else { self.read_reg(rn) };
                 let off = base.wrapping_add(imm as u32);
                 let addr = if index { off } else { base };
-                self.last_addr = addr;
                 let v = self.load_value(ty, addr)?;
                 if wback {
                     self.write_reg(rn, off);
@@ -367,7 +375,6 @@ impl Simulator {
             }
             LdrReg { ty, rt, rn, rm, shift } => {
                 let addr = self.read_reg(rn).wrapping_add(self.read_reg(rm) << shift);
-                self.last_addr = addr;
                 let v = self.load_value(ty, addr)?;
                 self.finish_load(rt, v)?;
             }
@@ -375,7 +382,6 @@ impl Simulator {
                 let base = self.read_reg(rn);
                 let off = base.wrapping_add(imm as u32);
                 let addr = if index { off } else { base };
-                self.last_addr = addr;
                 self.write(addr, ty.size(), self.read_reg(rt))?;
                 if wback {
                     self.write_reg(rn, off);
@@ -383,7 +389,6 @@ impl Simulator {
             }
             StrReg { ty, rt, rn, rm, shift } => {
                 let addr = self.read_reg(rn).wrapping_add(self.read_reg(rm) << shift);
-                self.last_addr = addr;
                 self.write(addr, ty.size(), self.read_reg(rt))?;
             }
             Ldrd { rt, rt2, rn, imm, index, wback } => {

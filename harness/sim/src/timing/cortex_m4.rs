@@ -105,6 +105,14 @@ impl CortexM4 {
     }
 }
 
+impl CortexM4 {
+    /// The state `cost_prepared` leaves after an instruction with facts `p`.
+    #[inline(always)]
+    pub(crate) fn set_prev(&mut self, p: u64) {
+        self.prev = (p >> packed::STATE_SHIFT) as u32;
+    }
+}
+
 /// (cycles not taken, cycles when the PC was written) for one instruction.
 fn costs(insn: &Insn) -> (u32, u32) {
     (cost(insn, false), cost(insn, true))
