@@ -259,18 +259,36 @@ pub fn variants(cfg: &ModelConfig, log: &mut dyn FnMut(&str)) -> Result<VariantT
     Ok(table)
 }
 
+/// Whether `a` dominates `b` on the size/accuracy plane: no more weight
+/// bytes, no less test accuracy, and strictly better in one of the two.
+pub fn dominates(a: &VariantRow, b: &VariantRow) -> bool {
+    a.weight_bytes <= b.weight_bytes
+        && a.accuracy >= b.accuracy
+        && (a.weight_bytes < b.weight_bytes || a.accuracy > b.accuracy)
+}
+
+/// The first variant of `rows` that dominates `row` (`None`: `row` is on
+/// the Pareto front of `rows`).
+pub fn dominated_by<'a>(rows: &'a [VariantRow], row: &VariantRow) -> Option<&'a VariantRow> {
+    rows.iter().find(|a| dominates(a, row))
+}
+
 /// The table as Markdown.
 pub fn markdown(table: &VariantTable) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "| variant | weights | channels | test accuracy | float accuracy | weight bytes | .tbm weight bytes | parameters | MACs | arena bytes |"
+        "| variant | weights | channels | test accuracy | float accuracy | weight bytes | .tbm weight bytes | parameters | MACs | arena bytes | Pareto |"
     );
-    let _ = writeln!(s, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(s, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|");
     for r in &table.variants {
+        let pareto = match dominated_by(&table.variants, r) {
+            None => "front".to_string(),
+            Some(a) => format!("dominated by `{}`", a.name),
+        };
         let _ = writeln!(
             s,
-            "| `{}` | int{} | {}-{}-{} | {:.2}% | {:.2}% | {} | {} | {} | {} | {} |",
+            "| `{}` | int{} | {}-{}-{} | {:.2}% | {:.2}% | {} | {} | {} | {} | {} | {} |",
             r.name,
             r.bits,
             r.channels[0],
@@ -282,7 +300,8 @@ pub fn markdown(table: &VariantTable) -> String {
             r.tbm_weight_bytes,
             r.parameters,
             r.macs,
-            r.arena_bytes
+            r.arena_bytes,
+            pareto
         );
     }
     s
@@ -309,5 +328,56 @@ mod tests {
     fn argmax_takes_the_first_maximum() {
         assert_eq!(argmax(&[-3, 7, 7, 1]), 1);
         assert_eq!(argmax(&[-128; 10]), 0);
+    }
+
+    fn row(name: &str, weight_bytes: usize, accuracy: f64) -> VariantRow {
+        VariantRow {
+            name: name.into(),
+            file: format!("variants/{name}.tbm"),
+            bits: 8,
+            prune: 0.0,
+            channels: [8, 16, 30],
+            accuracy,
+            correct: 0,
+            test_digits: 2000,
+            float_accuracy: accuracy,
+            agreement_with_float: 100.0,
+            weight_bytes,
+            filter_bytes: 0,
+            tbm_weight_bytes: weight_bytes,
+            file_bytes: 0,
+            parameters: 0,
+            macs: 0,
+            arena_bytes: 0,
+        }
+    }
+
+    #[test]
+    fn pareto_front_and_dominance() {
+        let rows = [
+            row("big", 9000, 98.8),
+            row("mid", 4900, 98.6),
+            row("worse", 5800, 98.1),
+            row("tie", 4900, 98.6),
+            row("small", 1800, 97.5),
+            row("same-size-worse", 1800, 97.4),
+        ];
+        let by = |i: usize| dominated_by(&rows, &rows[i]).map(|r| r.name.as_str());
+        assert_eq!(by(0), None);
+        assert_eq!(by(1), None, "an equal row does not dominate");
+        assert_eq!(by(2), Some("mid"), "larger and less accurate");
+        assert_eq!(by(3), None);
+        assert_eq!(by(4), None);
+        assert_eq!(by(5), Some("small"), "as large and less accurate");
+        let table = VariantTable {
+            model: "m".into(),
+            accuracy_method: String::new(),
+            test_inputs: String::new(),
+            test_labels: String::new(),
+            variants: rows.to_vec(),
+        };
+        let md = markdown(&table);
+        assert!(md.contains("| 98.80% | 9000 | 9000 | 0 | 0 | 0 | front |"), "{md}");
+        assert!(md.contains("| dominated by `mid` |"), "{md}");
     }
 }
