@@ -235,7 +235,10 @@ pub const BLOCK_PAIRS: usize = 4;
 ///
 /// # Panics
 /// Unless `w.len()` is a non-zero multiple of `2 * BLOCK_PAIRS` and `x.len() == 2 * w.len()`.
-#[inline]
+///
+/// Never inlined: one call per 16 MACs × the reduction length costs little,
+/// and the loop stays a function of its own in `tinybench sim --profile`.
+#[inline(never)]
 pub fn block_4x2(x: &[u32], w: &[u32]) -> [i32; 8] {
     assert!(w.len().is_multiple_of(2 * BLOCK_PAIRS) && !w.is_empty() && x.len() == 2 * w.len());
     #[cfg(target_arch = "arm")]

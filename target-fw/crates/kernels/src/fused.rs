@@ -129,6 +129,12 @@ pub fn dot_filter<M: Mac, F: Filter>(
 /// falls inside `0..image`.
 #[inline]
 pub(crate) fn tap_range(origin: isize, dilation: usize, filter: usize, image: usize) -> Range<usize> {
+    if dilation == 1 {
+        // The common case, without the divisions.
+        let start = if origin < 0 { origin.unsigned_abs() } else { 0 };
+        let end = (image as isize - origin).clamp(0, filter as isize) as usize;
+        return start.min(end)..end;
+    }
     let start = if origin < 0 { origin.unsigned_abs().div_ceil(dilation) } else { 0 };
     let limit = image as isize - origin;
     let end = if limit <= 0 { 0 } else { (limit as usize).div_ceil(dilation).min(filter) };

@@ -132,11 +132,24 @@ impl Weights {
     }
 }
 
+/// A finished register block: positions `pos0..pos0 + positions` ×
+/// channels `ch0..ch0 + channels` (at most 4 × 2), accumulator of position
+/// `pos0 + p`, channel `ch0 + c` at `acc[2 * p + c]`.
+#[derive(Debug, Clone, Copy)]
+pub struct Block {
+    pub pos0: usize,
+    pub positions: usize,
+    pub ch0: usize,
+    pub channels: usize,
+    pub acc: [i32; 8],
+}
+
 /// Runs the GEMM: `column(pos, columns, lane)` fills `lane` with position
 /// `pos`'s widened values (see [`Columns::put`]; lanes are zero when first
-/// handed out and keep their last contents), `store(pos, ch, acc)` takes
-/// each finished accumulator. `filter` holds channel `ch`'s `k` weights at
-/// `ch * k`. Call only when [`supports`] holds.
+/// handed out and keep their last contents), `store(block)` takes each
+/// finished register block (one call per block, so the epilogue can resolve
+/// its two channels' requantization once). `filter` holds channel `ch`'s
+/// `k` weights at `ch * k`. Call only when [`supports`] holds.
 pub fn run<F: Filter>(
     k: usize,
     positions: usize,
@@ -144,7 +157,7 @@ pub fn run<F: Filter>(
     filter: &F,
     w_offset: i32,
     mut column: impl FnMut(usize, &mut Columns, usize),
-    mut store: impl FnMut(usize, usize, i32),
+    mut store: impl FnMut(&Block),
 ) {
     debug_assert!(k > 0 && k <= K_MAX);
     let slots = padded(k);
@@ -169,12 +182,7 @@ pub fn run<F: Filter>(
             filled = lanes;
             for b in 0..count.div_ceil(2) {
                 let acc = dsp::block_4x2(&columns.words[..x_words], &weights.words[b * slots..(b + 1) * slots]);
-                for lane in 0..lanes {
-                    store(pos0 + lane, first + 2 * b, acc[2 * lane]);
-                    if 2 * b + 1 < count {
-                        store(pos0 + lane, first + 2 * b + 1, acc[2 * lane + 1]);
-                    }
-                }
+                store(&Block { pos0, positions: lanes, ch0: first + 2 * b, channels: 2.min(count - 2 * b), acc });
             }
         }
     }
@@ -215,7 +223,13 @@ mod tests {
             let mut got = vec![None; positions * channels];
             run(k, positions, channels, &&w[..], w_offset,
                 |pos, cols, lane| cols.put(lane, 0, &x[pos * k..(pos + 1) * k], x_offset),
-                |pos, ch, acc| { assert!(got[pos * channels + ch].replace(acc).is_none()) });
+                |b| {
+                    for p in 0..b.positions {
+                        for c in 0..b.channels {
+                            assert!(got[(b.pos0 + p) * channels + b.ch0 + c].replace(b.acc[2 * p + c]).is_none());
+                        }
+                    }
+                });
             for pos in 0..positions {
                 for ch in 0..channels {
                     let expected = (0..k).fold(0i32, |a, i| {

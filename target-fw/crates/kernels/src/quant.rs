@@ -79,6 +79,64 @@ pub const fn multiply_by_quantized_multiplier_fast(x: i32, quantized_multiplier:
     (high >> right_shift) + if high & mask > threshold { 1 } else { 0 }
 }
 
+/// One output channel's requantization with its constants resolved once:
+/// `clamp(MBQM(acc + bias) + offset, min, max)`, where MBQM is
+/// [`multiply_by_quantized_multiplier`] (double rounding, TFLite's
+/// convolutions), bit for bit (property-tested below). The `simd` epilogues
+/// build one per channel of a register block and apply it to each of the
+/// block's accumulators, so the per-output work is the arithmetic alone: no
+/// parameter loads, no shift-direction branches.
+///
+/// The multiplier `i32::MIN` (a real multiplier of -1, which TFLite never
+/// produces) is refused: it is the one value whose high multiply needs a
+/// saturation test, and without it [`Requantizer::apply`] is straight-line
+/// code. Kernels check [`Requantizer::supports`] once per layer.
+#[derive(Debug, Clone, Copy)]
+pub struct Requantizer {
+    bias: i32,
+    multiplier: i32,
+    left_shift: u32,
+    right_shift: u32,
+    /// `2^right_shift - 1` and half of it: the rounding shift's remainder test.
+    mask: i32,
+    half: i32,
+    offset: i32,
+    min: i32,
+    max: i32,
+}
+
+impl Requantizer {
+    /// `bias` is 0 for a layer without one; `shift` as in
+    /// [`multiply_by_quantized_multiplier`] (`-31..=31`).
+    #[inline(always)]
+    pub const fn new(bias: i32, multiplier: i32, shift: i32, offset: i32, min: i32, max: i32) -> Requantizer {
+        let left_shift = if shift > 0 { shift as u32 } else { 0 };
+        let right_shift = if shift > 0 { 0 } else { shift.unsigned_abs() };
+        let mask = (1u32.wrapping_shl(right_shift) as i32).wrapping_sub(1);
+        Requantizer { bias, multiplier, left_shift, right_shift, mask, half: mask >> 1, offset, min, max }
+    }
+
+    /// Whether every multiplier of a layer can be a [`Requantizer`]'s.
+    pub fn supports(multipliers: &[i32]) -> bool {
+        !multipliers.contains(&i32::MIN)
+    }
+
+    /// The int8 output for accumulator `acc`. Straight-line arithmetic (one
+    /// SMLAL, no data-dependent branches) so the compiler keeps it small in
+    /// unrolled epilogues.
+    #[inline(always)]
+    pub const fn apply(&self, acc: i32) -> i8 {
+        let scaled = acc.wrapping_add(self.bias).wrapping_shl(self.left_shift);
+        // Fits i32 for every multiplier but `i32::MIN` (see the type's doc).
+        let high = ((scaled as i64 * self.multiplier as i64 + (1 << 30)) >> 31) as i32;
+        let threshold = self.half + (high < 0) as i32;
+        let rounded = (high >> self.right_shift) + ((high & self.mask) > threshold) as i32;
+        let out = rounded.wrapping_add(self.offset);
+        let out = if out < self.min { self.min } else { out };
+        (if out > self.max { self.max } else { out }) as i8
+    }
+}
+
 /// `round(x * M)` with one rounding, half toward +∞, for
 /// `M = quantized_multiplier * 2^(shift - 31)`: TFLite's
 /// `TFLITE_SINGLE_ROUNDING` `MultiplyByQuantizedMultiplier`. LiteRT's int8
@@ -166,6 +224,25 @@ mod tests {
                 multiply_by_quantized_multiplier_fast(x, m, shift),
                 multiply_by_quantized_multiplier(x, m, shift)
             );
+        }
+    }
+
+    proptest! {
+        /// The requantizer is bias + MBQM + offset + clamp, exactly.
+        #[test]
+        fn requantizer_is_exact(
+            acc in prop_oneof![any::<i32>(), -70_000i32..70_000],
+            bias in prop_oneof![Just(0i32), any::<i32>(), -5_000i32..5_000],
+            m in prop_oneof![(i32::MIN + 1)..=i32::MAX, (1i32 << 30)..i32::MAX, Just(i32::MIN + 1)],
+            shift in -31i32..=31,
+            offset in -128i32..=127,
+            (min, max) in prop_oneof![Just((-128i32, 127i32)), (-128i32..=127).prop_flat_map(|lo| (Just(lo), lo..=127))],
+        ) {
+            let expected = multiply_by_quantized_multiplier(acc.wrapping_add(bias), m, shift)
+                .wrapping_add(offset)
+                .clamp(min, max) as i8;
+            prop_assert!(Requantizer::supports(&[m]));
+            prop_assert_eq!(Requantizer::new(bias, m, shift, offset, min, max).apply(acc), expected);
         }
     }
 

@@ -25,7 +25,10 @@ use crate::filter::Filter;
 use crate::fully_connected::{self, FullyConnectedParams, FullyConnectedWeights, Rounding};
 use crate::fused::{self, Epilogue, Mac, Scalar, dot_filter, tap_range};
 use crate::gemm;
-use crate::quant::{multiply_by_quantized_multiplier_fast, multiply_by_quantized_multiplier_single_rounding};
+use crate::quant::{
+    Requantizer, multiply_by_quantized_multiplier_fast, multiply_by_quantized_multiplier_single_rounding,
+};
+use core::ops::Range;
 
 /// SXTAB16 + SMLAD dot products ([`dsp::dot`]); offsets that do not fit a
 /// 16-bit half (never the case for TFLite int8 zero points) use [`Scalar`].
@@ -54,7 +57,7 @@ pub fn conv2d<F: Filter>(
     output: &mut [i8],
 ) -> Result<(), KernelError> {
     let k = p.filter_height * p.filter_width * p.input.channels;
-    if !gemm::supports(k, p.input_offset, 0) {
+    if !gemm::supports(k, p.input_offset, 0) || !Requantizer::supports(w.output_multiplier) {
         return fused::conv2d::<Dsp, F>(p, input, w, &Epilogue::NONE, output);
     }
     conv2d::check(p, input, w, output.len())?;
@@ -88,10 +91,37 @@ pub fn conv2d<F: Filter>(
         }
     };
     let cout = p.output_channels;
-    gemm::run(k, p.batches * per_image, cout, &w.filter, 0, column, |pos, c, acc| {
-        output[pos * cout + c] = requantize_fast(acc, c, w, p.output_offset, p.activation_min, p.activation_max);
-    });
+    gemm::run(k, p.batches * per_image, cout, &w.filter, 0, column, |b| store_block(b, p, w, output));
     Ok(())
+}
+
+/// Requantizes a finished register block of a CONV_2D into `output` (NHWC).
+/// Kept out of line: one call per 8 outputs, and the GEMM loop around it
+/// stays small.
+#[inline(never)]
+fn store_block(b: &gemm::Block, p: &ConvParams, w: &ConvWeights<'_, impl Filter>, output: &mut [i8]) {
+    let cout = p.output_channels;
+    let requantizer = |c: usize| requantizer(w, c, p.output_offset, p.activation_min, p.activation_max);
+    let base = b.pos0 * cout + b.ch0;
+    let q0 = requantizer(b.ch0);
+    if b.channels == 2 {
+        let q1 = requantizer(b.ch0 + 1);
+        for pos in 0..b.positions {
+            output[base + pos * cout] = q0.apply(b.acc[2 * pos]);
+            output[base + pos * cout + 1] = q1.apply(b.acc[2 * pos + 1]);
+        }
+    } else {
+        for pos in 0..b.positions {
+            output[base + pos * cout] = q0.apply(b.acc[2 * pos]);
+        }
+    }
+}
+
+/// Channel `c`'s [`Requantizer`] for a convolution's weights.
+#[inline(always)]
+fn requantizer(w: &ConvWeights<'_, impl Filter>, c: usize, offset: i32, min: i32, max: i32) -> Requantizer {
+    let bias = w.bias.map_or(0, |b| b[c]);
+    Requantizer::new(bias, w.output_multiplier[c], w.output_shift[c], offset, min, max)
 }
 
 /// Four consecutive weights as one word (int8: one load; int4: unpacked).
@@ -107,8 +137,18 @@ fn weights4<F: Filter>(filter: &F, at: usize) -> u32 {
     }
 }
 
-/// DEPTHWISE_CONV_2D: four channels per step with SMLABB/SMLATT (depth
-/// multiplier 1), else the `fused` scalar loop.
+/// Most filter taps the [`depthwise_conv2d`] channel-group path keeps widened
+/// on the stack (a 3×3 filter has 9, a 10×4 one 40); larger filters use the
+/// `fused` loop.
+const DEPTHWISE_MAX_TAPS: usize = 64;
+
+/// DEPTHWISE_CONV_2D (depth multiplier 1): four channels at a time with
+/// SMLABB/SMLATT. Channel groups are the outer loop, so a group's weights
+/// are widened once (two words per tap, even and odd channels) and its four
+/// [`Requantizer`]s resolved once; every output position then costs one
+/// input word load, two SXTAB16 and four MACs per tap, and the four
+/// requantizations. Other depth multipliers and very large filters use the
+/// `fused` scalar loop.
 ///
 /// # Errors
 /// As `depthwise::reference`.
@@ -118,78 +158,93 @@ pub fn depthwise_conv2d<F: Filter>(
     w: &ConvWeights<'_, F>,
     output: &mut [i8],
 ) -> Result<(), KernelError> {
-    if p.depth_multiplier != 1 || !fits_half(p.input_offset) {
+    let taps = p.filter_height * p.filter_width;
+    if p.depth_multiplier != 1
+        || !fits_half(p.input_offset)
+        || taps > DEPTHWISE_MAX_TAPS
+        || !Requantizer::supports(w.output_multiplier)
+    {
         return fused::depthwise_conv2d(p, input, w, &Epilogue::NONE, output);
     }
     depthwise::check(p, input, w, output.len())?;
-    let Shape { height, width, channels: depth } = p.input;
+    let Shape { width, channels: depth, .. } = p.input;
     let out_shape = p.output_shape();
     let pad = p.padding_values();
     let offset = pair(p.input_offset);
     let quads = depth / 4 * 4;
-    let mut out_index = 0;
-    for batch in 0..p.batches {
-        for out_y in 0..out_shape.height {
-            let oy = (out_y * p.stride_height) as isize - pad.height as isize;
-            let ry = tap_range(oy, p.dilation_height, p.filter_height, height);
-            for out_x in 0..out_shape.width {
-                let ox = (out_x * p.stride_width) as isize - pad.width as isize;
-                let rx = tap_range(ox, p.dilation_width, p.filter_width, width);
-                let tap = |fy: usize, fx: usize| {
-                    let in_y = (oy + (fy * p.dilation_height) as isize) as usize;
-                    let in_x = (ox + (fx * p.dilation_width) as isize) as usize;
-                    (((batch * height + in_y) * width + in_x) * depth, (fy * p.filter_width + fx) * depth)
-                };
-                let mut c = 0;
-                while c < quads {
-                    let mut acc = [0i32; 4];
-                    for fy in ry.clone() {
-                        for fx in rx.clone() {
-                            let (in_at, filter_at) = tap(fy, fx);
-                            let (xw, ww) = (load4(input, in_at + c), weights4(&w.filter, filter_at + c));
-                            // Channels c, c+2 in the even halves; c+1, c+3 in the odd ones.
-                            let (xe, xo) = (sxtab16(offset, xw), sxtab16_ror8(offset, xw));
-                            let (we, wo) = (sxtb16(ww), sxtb16_ror8(ww));
-                            acc[0] = smlabb(xe, we, acc[0]);
-                            acc[1] = smlabb(xo, wo, acc[1]);
-                            acc[2] = smlatt(xe, we, acc[2]);
-                            acc[3] = smlatt(xo, wo, acc[3]);
-                        }
-                    }
-                    for (k, &a) in acc.iter().enumerate() {
-                        output[out_index + c + k] =
-                            requantize_fast(a, c + k, w, p.output_offset, p.activation_min, p.activation_max);
-                    }
-                    c += 4;
+    let requantizer = |c: usize| requantizer(w, c, p.output_offset, p.activation_min, p.activation_max);
+    // Visits every output position with its clipped tap ranges and the
+    // index of its first input pixel (tap (0, 0), possibly outside).
+    fn for_each_position(
+        p: &DepthwiseParams,
+        out_shape: Shape,
+        pad: &crate::conv2d::PaddingValues,
+        mut f: impl FnMut(usize, Range<usize>, Range<usize>, isize),
+    ) {
+        let Shape { height, width, .. } = p.input;
+        let mut out_pixel = 0;
+        for batch in 0..p.batches {
+            for out_y in 0..out_shape.height {
+                let oy = (out_y * p.stride_height) as isize - pad.height as isize;
+                let ry = tap_range(oy, p.dilation_height, p.filter_height, height);
+                for out_x in 0..out_shape.width {
+                    let ox = (out_x * p.stride_width) as isize - pad.width as isize;
+                    let rx = tap_range(ox, p.dilation_width, p.filter_width, width);
+                    let origin = ((batch * height) as isize + oy) * width as isize + ox;
+                    f(out_pixel, ry.clone(), rx, origin);
+                    out_pixel += 1;
                 }
-                for c in quads..depth {
-                    let mut acc = 0i32;
-                    for fy in ry.clone() {
-                        for fx in rx.clone() {
-                            let (in_at, filter_at) = tap(fy, fx);
-                            let (x, wv) = (input[in_at + c], w.filter.at(filter_at + c));
-                            acc = acc.wrapping_add(i32::from(wv) * (i32::from(x) + p.input_offset));
-                        }
-                    }
-                    output[out_index + c] =
-                        requantize_fast(acc, c, w, p.output_offset, p.activation_min, p.activation_max);
-                }
-                out_index += depth;
             }
         }
     }
+    let (row_step, col_step) = (p.dilation_height * width * depth, p.dilation_width * depth);
+    let mut widened = [0u32; 2 * DEPTHWISE_MAX_TAPS];
+    for c in (0..quads).step_by(4) {
+        for (t, pair) in widened.chunks_exact_mut(2).take(taps).enumerate() {
+            let ww = weights4(&w.filter, t * depth + c);
+            // Channels c, c+2 in the even word; c+1, c+3 in the odd one.
+            pair[0] = sxtb16(ww);
+            pair[1] = sxtb16_ror8(ww);
+        }
+        let q = [requantizer(c), requantizer(c + 1), requantizer(c + 2), requantizer(c + 3)];
+        for_each_position(p, out_shape, &pad, |out_pixel, ry, rx, origin| {
+            let mut acc = [0i32; 4];
+            let base = origin * depth as isize + c as isize;
+            for fy in ry {
+                for fx in rx.clone() {
+                    // In the image: fy and fx are within the clipped tap ranges.
+                    let xw = load4(input, (base + (fy * row_step + fx * col_step) as isize) as usize);
+                    let (xe, xo) = (sxtab16(offset, xw), sxtab16_ror8(offset, xw));
+                    let t = fy * p.filter_width + fx;
+                    let (we, wo) = (widened[2 * t], widened[2 * t + 1]);
+                    acc[0] = smlabb(xe, we, acc[0]);
+                    acc[1] = smlabb(xo, wo, acc[1]);
+                    acc[2] = smlatt(xe, we, acc[2]);
+                    acc[3] = smlatt(xo, wo, acc[3]);
+                }
+            }
+            let out = &mut output[out_pixel * depth + c..out_pixel * depth + c + 4];
+            for ((o, q), a) in out.iter_mut().zip(&q).zip(acc) {
+                *o = q.apply(a);
+            }
+        });
+    }
+    for c in quads..depth {
+        let q = requantizer(c);
+        for_each_position(p, out_shape, &pad, |out_pixel, ry, rx, origin| {
+            let mut acc = 0i32;
+            let base = origin * depth as isize + c as isize;
+            for fy in ry {
+                for fx in rx.clone() {
+                    let at = (base + (fy * row_step + fx * col_step) as isize) as usize;
+                    let (x, wv) = (input[at], w.filter.at((fy * p.filter_width + fx) * depth + c));
+                    acc = acc.wrapping_add(i32::from(wv) * (i32::from(x) + p.input_offset));
+                }
+            }
+            output[out_pixel * depth + c] = q.apply(acc);
+        });
+    }
     Ok(())
-}
-
-/// [`fused::requantize`] with [`multiply_by_quantized_multiplier_fast`].
-#[inline(always)]
-fn requantize_fast(acc: i32, channel: usize, w: &ConvWeights<'_, impl Filter>, offset: i32, min: i32, max: i32) -> i8 {
-    let acc = match w.bias {
-        Some(bias) => acc.wrapping_add(bias[channel]),
-        None => acc,
-    };
-    let scaled = multiply_by_quantized_multiplier_fast(acc, w.output_multiplier[channel], w.output_shift[channel]);
-    scaled.wrapping_add(offset).clamp(min, max) as i8
 }
 
 /// FULLY_CONNECTED: one DSP dot product per output.
@@ -223,8 +278,12 @@ pub fn fully_connected<F: Filter>(
         let column = |batch: usize, cols: &mut gemm::Columns, lane: usize| {
             cols.put(lane, 0, &input[batch * accum_depth..(batch + 1) * accum_depth], p.input_offset);
         };
-        gemm::run(accum_depth, p.batches, depth, &w.filter, p.filter_offset, column, |batch, out_c, acc| {
-            output[batch * depth + out_c] = finish(acc, out_c);
+        gemm::run(accum_depth, p.batches, depth, &w.filter, p.filter_offset, column, |b| {
+            for pos in 0..b.positions {
+                for c in 0..b.channels {
+                    output[(b.pos0 + pos) * depth + b.ch0 + c] = finish(b.acc[2 * pos + c], b.ch0 + c);
+                }
+            }
         });
         return Ok(());
     }
