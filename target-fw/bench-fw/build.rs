@@ -111,13 +111,6 @@ fn model_params(out_dir: &std::path::Path) -> String {
                     bytes.len()
                 );
             }
-            if model.output().len > tinybench_proto::MAX_OUTPUT_CHUNK_BYTES {
-                panic!(
-                    "TINYBENCH_EVAL_INPUTS: the model's output has {} bytes; evaluation sends whole outputs of at most {}",
-                    model.output().len,
-                    tinybench_proto::MAX_OUTPUT_CHUNK_BYTES
-                );
-            }
             bytes
         }
     };

@@ -26,6 +26,21 @@ pub struct Collected {
     pub status: Option<RunStatus>,
 }
 
+impl Collected {
+    /// The last opened evaluation sample, if any, has all `output_len` bytes.
+    fn check_eval_complete(&self) -> Result<(), String> {
+        match self.eval_outputs.last() {
+            Some(last) if last.len() != self.output_len as usize => Err(format!(
+                "evaluation sample {} ended after {} of {} output bytes",
+                self.eval_outputs.len() - 1,
+                last.len(),
+                self.output_len
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Accumulates messages for a single-case firmware.
 #[derive(Debug, Default)]
 pub struct Collector {
@@ -103,14 +118,37 @@ impl Collector {
                 }
                 c.output.extend_from_slice(&bytes);
             }
-            (Stage::InCase, M::EvalOutput { case: 0, sample, bytes }) => {
-                if sample as usize != c.eval_outputs.len() {
+            (Stage::InCase, M::EvalOutput { case: 0, sample, offset, bytes }) => {
+                // A sample's first chunk (offset 0) opens it, after the previous one is whole.
+                if offset == 0 {
+                    c.check_eval_complete()?;
+                    if sample as usize != c.eval_outputs.len() {
+                        return Err(format!(
+                            "evaluation sample {sample} arrived when {} was expected",
+                            c.eval_outputs.len()
+                        ));
+                    }
+                    c.eval_outputs.push(Vec::new());
+                }
+                let open = c.eval_outputs.len();
+                let output_len = c.output_len as usize;
+                let out = match c.eval_outputs.last_mut() {
+                    Some(out) if sample as usize + 1 == open => out,
+                    _ => {
+                        return Err(format!(
+                            "evaluation sample {sample}: chunk at {offset} arrived while sample {} is open",
+                            open as i64 - 1
+                        ));
+                    }
+                };
+                if offset as usize != out.len() || out.len() + bytes.len() > output_len {
                     return Err(format!(
-                        "evaluation sample {sample} arrived when {} was expected",
-                        c.eval_outputs.len()
+                        "evaluation sample {sample}: chunk at {offset} ({} bytes) does not continue the {} bytes received of {output_len}",
+                        bytes.len(),
+                        out.len(),
                     ));
                 }
-                c.eval_outputs.push(bytes);
+                out.extend_from_slice(&bytes);
             }
             (Stage::InCase, M::CaseEnd { case: 0, output_checksum }) => {
                 if c.samples.len() != c.iterations as usize {
@@ -119,6 +157,7 @@ impl Collector {
                 if !c.output.is_empty() && c.output.len() != c.output_len as usize {
                     return Err(format!("case ended after {} of {} output bytes", c.output.len(), c.output_len));
                 }
+                c.check_eval_complete()?;
                 c.output_checksum = Some(output_checksum);
                 self.stage = Stage::AfterCase;
             }
@@ -217,6 +256,43 @@ mod tests {
         }
         assert_eq!(c.collected().layer_samples, [vec![10, 20]]);
         assert_eq!(c.collected().output, [1, 2, 3]);
+    }
+
+    /// Evaluation outputs longer than a chunk (a 3-byte output sent in
+    /// pieces of 2 + 1 here) are assembled per sample, in order.
+    #[test]
+    fn collects_chunked_evaluation_outputs() {
+        let start = || {
+            let mut c = Collector::new();
+            c.push(happy().remove(0)).unwrap();
+            c.push(M::CaseStart { case: 0, name: "m".into(), warmup: 0, iterations: 0, macs: 1, output_len: 3 })
+                .unwrap();
+            c
+        };
+        let eval = |sample, offset, bytes: &[u8]| M::EvalOutput { case: 0, sample, offset, bytes: bytes.to_vec() };
+        let mut c = start();
+        for m in [eval(0, 0, &[1, 2]), eval(0, 2, &[3]), eval(1, 0, &[4, 5]), eval(1, 2, &[6])] {
+            c.push(m).unwrap();
+        }
+        c.push(M::CaseEnd { case: 0, output_checksum: 0 }).unwrap();
+        assert_eq!(c.collected().eval_outputs, [vec![1, 2, 3], vec![4, 5, 6]]);
+
+        // A sample that stops short, a gap, a sample out of order, a case ending mid-sample.
+        let mut c = start();
+        c.push(eval(0, 0, &[1, 2])).unwrap();
+        let err = c.push(eval(1, 0, &[4, 5])).unwrap_err();
+        assert_eq!(err, "evaluation sample 0 ended after 2 of 3 output bytes");
+        let mut c = start();
+        c.push(eval(0, 0, &[1])).unwrap();
+        let err = c.push(eval(0, 2, &[3])).unwrap_err();
+        assert!(err.contains("chunk at 2 (1 bytes) does not continue the 1 bytes received of 3"), "{err}");
+        let mut c = start();
+        let err = c.push(eval(1, 0, &[1, 2, 3])).unwrap_err();
+        assert_eq!(err, "evaluation sample 1 arrived when 0 was expected");
+        let mut c = start();
+        c.push(eval(0, 0, &[1])).unwrap();
+        let err = c.push(M::CaseEnd { case: 0, output_checksum: 0 }).unwrap_err();
+        assert_eq!(err, "evaluation sample 0 ended after 1 of 3 output bytes");
     }
 
     #[test]

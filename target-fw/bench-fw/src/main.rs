@@ -129,11 +129,14 @@ fn run(core: &mut cortex_m::Peripherals, board: &BoardInfo, results: &mut Result
     }
     let output_checksum = tinybench_proto::checksum(bytes);
 
-    // Accuracy: every linked evaluation sample, untimed, whole output each.
+    // Accuracy: every linked evaluation sample, untimed, its whole output in chunks.
     let eval_samples = workload.eval_samples();
     for sample in 0..eval_samples {
         workload.eval(sample, output)?;
-        results.send(&Message::EvalOutput { case: CASE, sample: sample as u32, bytes: as_bytes(output) })?;
+        for (index, chunk) in as_bytes(output).chunks(tinybench_proto::MAX_OUTPUT_CHUNK_BYTES).enumerate() {
+            let offset = (index * tinybench_proto::MAX_OUTPUT_CHUNK_BYTES) as u32;
+            results.send(&Message::EvalOutput { case: CASE, sample: sample as u32, offset, bytes: chunk })?;
+        }
     }
     if eval_samples > 0 {
         defmt::info!("{} evaluation samples done", eval_samples);

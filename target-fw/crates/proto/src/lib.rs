@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 /// Version of this protocol. Bump it on any change to [`Message`] or to the
 /// framing; the host refuses frames of another version.
-pub const PROTO_VERSION: u16 = 2;
+pub const PROTO_VERSION: u16 = 3;
 
 /// Name of the `u16` static the firmware exports with [`PROTO_VERSION`], so the
 /// host can check an ELF before running it.
@@ -92,11 +92,13 @@ pub enum Message<'a> {
         #[serde(borrow)]
         bytes: &'a [u8],
     },
-    /// The whole output for evaluation sample `sample` (accuracy runs; at
-    /// most [`MAX_OUTPUT_CHUNK_BYTES`]).
+    /// A piece of the output for evaluation sample `sample` (accuracy
+    /// runs): like [`Message::OutputChunk`], chunks of at most
+    /// [`MAX_OUTPUT_CHUNK_BYTES`] at increasing `offset`, samples in order.
     EvalOutput {
         case: u16,
         sample: u32,
+        offset: u32,
         #[serde(borrow)]
         bytes: &'a [u8],
     },
@@ -186,7 +188,7 @@ mod host {
         Done { status: super::RunStatus },
         LayerSample { case: u16, iteration: u32, layer: u16, cycles: u32 },
         OutputChunk { case: u16, offset: u32, bytes: Vec<u8> },
-        EvalOutput { case: u16, sample: u32, bytes: Vec<u8> },
+        EvalOutput { case: u16, sample: u32, offset: u32, bytes: Vec<u8> },
     }
 
     impl From<&Message<'_>> for OwnedMessage {
@@ -210,8 +212,8 @@ mod host {
                 Message::OutputChunk { case, offset, bytes } => {
                     OwnedMessage::OutputChunk { case, offset, bytes: bytes.to_vec() }
                 }
-                Message::EvalOutput { case, sample, bytes } => {
-                    OwnedMessage::EvalOutput { case, sample, bytes: bytes.to_vec() }
+                Message::EvalOutput { case, sample, offset, bytes } => {
+                    OwnedMessage::EvalOutput { case, sample, offset, bytes: bytes.to_vec() }
                 }
             }
         }
@@ -315,7 +317,7 @@ mod tests {
             bytes,
             [
                 0x03, // COBS: 2 data bytes follow, then a zero
-                0x02, // version 2 (varint)
+                0x03, // version 3 (varint)
                 0x02, // Message variant 2 = Sample
                 // (zero here) case 0
                 0x04, // COBS: 3 data bytes follow, then end of frame
@@ -333,7 +335,7 @@ mod tests {
             bytes,
             [
                 0x02, // COBS: 1 data byte follows, then a zero
-                0x02, // version 2
+                0x03, // version 3
                 // (zero here) variant 0 = Hello
                 0x0D, // COBS: 12 data bytes follow, then end of frame
                 0x06, b's', b'i', b'm', b'-', b'm', b'4', // board: length 6, UTF-8
@@ -356,7 +358,7 @@ mod tests {
             Message::Done { status: RunStatus::Failed { code: 7 } },
             Message::LayerSample { case: 2, iteration: 1, layer: 12, cycles: 123_456 },
             Message::OutputChunk { case: 2, offset: 96, bytes: &[0, 1, 0x80, 0xFF] },
-            Message::EvalOutput { case: 2, sample: 1999, bytes: &[0x80; 10] },
+            Message::EvalOutput { case: 2, sample: 1999, offset: 96, bytes: &[0x80; 10] },
         ];
         let mut decoder = FrameDecoder::new();
         let stream: Vec<u8> = messages.iter().flat_map(frame).collect();
@@ -377,7 +379,7 @@ mod tests {
             bytes,
             [
                 0x09, // COBS: 8 data bytes follow, then end of frame
-                0x02, // version 2
+                0x03, // version 3
                 0x07, // variant 7 = OutputChunk
                 0x01, // case 1
                 0xAC, 0x02, // offset 300 as varint: 0x2C | 0x80, 300 >> 7
@@ -389,12 +391,32 @@ mod tests {
     }
 
     #[test]
+    fn eval_output_bytes_match_the_spec() {
+        let bytes = frame(&Message::EvalOutput { case: 0, sample: 5, offset: 96, bytes: &[0x01, 0xFF] });
+        assert_eq!(
+            bytes,
+            [
+                0x03, // COBS: 2 data bytes follow, then a zero
+                0x03, // version 3
+                0x08, // variant 8 = EvalOutput
+                // (zero here) case 0
+                0x06, // COBS: 5 data bytes follow, then end of frame
+                0x05, // sample 5
+                0x60, // offset 96 as varint (< 128: one byte)
+                0x02, // 2 bytes follow
+                0x01, 0xFF, // the output bytes, raw
+                0x00, // frame delimiter
+            ]
+        );
+    }
+
+    #[test]
     fn longest_messages_fit_the_frame_buffer() {
         let name = core::str::from_utf8(&[b'x'; MAX_NAME_BYTES]).unwrap();
         let chunk = [0u8; MAX_OUTPUT_CHUNK_BYTES];
         let long = [
             Message::OutputChunk { case: u16::MAX, offset: u32::MAX, bytes: &chunk },
-            Message::EvalOutput { case: u16::MAX, sample: u32::MAX, bytes: &chunk },
+            Message::EvalOutput { case: u16::MAX, sample: u32::MAX, offset: u32::MAX, bytes: &chunk },
             Message::Hello { board: name, core_clock_hz: u32::MAX, case_count: u16::MAX },
             Message::CaseStart {
                 case: u16::MAX,
@@ -414,13 +436,13 @@ mod tests {
     fn other_version_is_refused_with_a_hint() {
         // version 1, then a Done { Ok } body: COBS(01 05 00) = 03 01 05 01
         let err = decode_frame(&[0x03, 0x01, 0x05, 0x01]).unwrap_err();
-        assert_eq!(err, DecodeError::VersionMismatch { firmware: 1, host: 2 });
+        assert_eq!(err, DecodeError::VersionMismatch { firmware: 1, host: 3 });
         assert!(err.to_string().contains("rebuild the firmware"));
     }
 
     #[test]
     fn garbage_is_malformed_not_a_panic() {
-        for bad in [&[0x05, 0x01][..], &[0x02, 0x02], &[0x01], &[0x03, 0x02, 0x09], &[0xFF; 3]] {
+        for bad in [&[0x05, 0x01][..], &[0x02, 0x03], &[0x01], &[0x03, 0x03, 0x09], &[0xFF; 3]] {
             assert!(matches!(decode_frame(bad), Err(DecodeError::Malformed { .. })), "{bad:?}");
         }
     }
