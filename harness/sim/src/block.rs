@@ -3,8 +3,10 @@
 //! A block is a run of instructions that all have fast forms
 //! ([`crate::exec::fast`]) from a start address up to and including the first
 //! that may branch (B, BL, CBZ/CBNZ), stopping before anything that needs the
-//! general path (a generic instruction, IT, a decode failure) and after at
-//! most [`MAX_LEN`] instructions. Executing a block skips what the
+//! general path (a generic instruction, an IT group with an instruction that
+//! cannot run in one, a decode failure) and after at most [`MAX_LEN`]
+//! instructions. IT groups inside a block run their instructions only when
+//! the condition passes, as `step_in_it` does. Executing a block skips what the
 //! per-instruction loop pays on every instruction: the decode-cache lookup,
 //! the IT, budget, event and exception checks, and the statistics counters
 //! (a block counts its runs; the class histogram is derived from them).
@@ -40,6 +42,12 @@ const MAX_INSNS: usize = 1 << 20;
 pub(crate) const STORE: u8 = 1;
 /// `BlockInsn::flags`: the next sequential instruction is in another flash line.
 pub(crate) const LINE_END: u8 = 2;
+/// `BlockInsn::flags`: inside an IT group: runs only when the condition passes.
+pub(crate) const IT_COND: u8 = 4;
+/// `BlockInsn::flags`: charged by the cycle model at run time even in a
+/// static block: IT-group instructions (skipped ones cost differently) and the
+/// instruction after a group (its predecessor may have been skipped).
+pub(crate) const DYNAMIC: u8 = 8;
 
 /// One instruction of a block.
 #[derive(Clone, Copy, Debug)]
@@ -98,8 +106,16 @@ impl BlockCache {
     }
 
     /// Records a block built from `decoded` (the instructions from `start`, in
-    /// order) with `costs` from the cycle model; returns its index.
-    pub fn insert(&mut self, start: u32, decoded: &[Decoded], costs: &BlockCosts, max_wait_states: u32) -> usize {
+    /// order, with their [`IT_COND`] / [`DYNAMIC`] flags in `it_flags`) and
+    /// `costs` from the cycle model; returns its index.
+    pub fn insert(
+        &mut self,
+        start: u32,
+        decoded: &[Decoded],
+        it_flags: &[u8],
+        costs: &BlockCosts,
+        max_wait_states: u32,
+    ) -> usize {
         if self.insns.len() + decoded.len() > MAX_INSNS {
             self.clear();
         }
@@ -116,7 +132,9 @@ impl BlockCache {
                 cycles: costs.cycles.get(i).copied().unwrap_or(0),
                 len: d.len,
                 class: d.class & CLASS_MASK,
-                flags: if store { STORE } else { 0 } | if line_end { LINE_END } else { 0 },
+                flags: if store { STORE } else { 0 }
+                    | if line_end { LINE_END } else { 0 }
+                    | it_flags.get(i).copied().unwrap_or(0),
             });
         }
         let max_cycles = decoded.len() as u64 * MAX_FAST_INSN_CYCLES + mem_and_lines * max_wait_states as u64;

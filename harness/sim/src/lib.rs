@@ -510,21 +510,64 @@ impl Simulator {
     #[inline(never)]
     fn build_block<T: timing::HotTiming>(&mut self, pc: u32) -> Option<usize> {
         let mut decoded: Vec<memory::Decoded> = Vec::new();
+        // Per instruction: `block::IT_COND` / `block::DYNAMIC` flags.
+        let mut it_flags: Vec<u8> = Vec::new();
+        let entry = |at: u32| {
+            self.mem.icache.get((at.wrapping_sub(self.mem.icache_base) >> 1) as usize).copied().filter(|d| d.len != 0)
+        };
+        let is_branch = |op: exec::fast::Op| {
+            matches!(op, exec::fast::Op::Branch { .. } | exec::fast::Op::Call { .. } | exec::fast::Op::Cbz { .. })
+        };
         let mut at = pc;
+        // Instructions still in the current IT group, and whether the next
+        // one follows a group (its static cost assumed an executed predecessor).
+        let mut in_group = 0;
+        let mut after_group = false;
         let complete = loop {
-            let Some(&d) = self.mem.icache.get((at.wrapping_sub(self.mem.icache_base) >> 1) as usize) else {
-                break false;
-            };
-            if d.len == 0 {
-                break false;
-            }
-            if matches!(d.op, exec::fast::Op::Generic | exec::fast::Op::It { .. }) {
+            let Some(d) = entry(at) else { break false };
+            if d.op == exec::fast::Op::Generic {
                 break true;
             }
+            if let exec::fast::Op::It { state } = d.op {
+                // The whole group must have fast forms that are right inside
+                // IT, a branch only last; else the block ends before the IT.
+                let count = 4 - (state & 0xf).trailing_zeros() as usize;
+                let mut next = at.wrapping_add(d.len as u32);
+                let mut group_ok = decoded.len() + 1 + count <= block::MAX_LEN;
+                for k in 0..count {
+                    match entry(next) {
+                        Some(g)
+                            if g.op != exec::fast::Op::Generic
+                                && !matches!(g.op, exec::fast::Op::It { .. })
+                                && g.class & memory::OUTSIDE_IT_ONLY == 0
+                                && (!is_branch(g.op) || k + 1 == count) =>
+                        {
+                            next = next.wrapping_add(g.len as u32);
+                        }
+                        _ => group_ok = false,
+                    }
+                }
+                if !group_ok {
+                    break true;
+                }
+                decoded.push(d);
+                it_flags.push(if after_group { block::DYNAMIC } else { 0 });
+                after_group = false;
+                in_group = count;
+                at = at.wrapping_add(d.len as u32);
+                continue;
+            }
             decoded.push(d);
-            if matches!(d.op, exec::fast::Op::Branch { .. } | exec::fast::Op::Call { .. } | exec::fast::Op::Cbz { .. })
-                || decoded.len() == block::MAX_LEN
-            {
+            it_flags.push(if in_group > 0 {
+                block::IT_COND | block::DYNAMIC
+            } else if after_group {
+                block::DYNAMIC
+            } else {
+                0
+            });
+            after_group = in_group == 1;
+            in_group = in_group.saturating_sub(1);
+            if is_branch(d.op) || decoded.len() == block::MAX_LEN {
                 break true;
             }
             at = at.wrapping_add(d.len as u32);
@@ -534,7 +577,7 @@ impl Simulator {
         }
         let prepared: Vec<u64> = decoded.iter().map(|d| d.prepared).collect();
         let costs = T::block_costs(&prepared);
-        let id = self.blocks.insert(pc, &decoded, &costs, self.mem.max_wait_states());
+        let id = self.blocks.insert(pc, &decoded, &it_flags, &costs, self.mem.max_wait_states());
         (!decoded.is_empty()).then_some(id)
     }
 
@@ -547,20 +590,49 @@ impl Simulator {
         let (first, len) = (first as usize, len as usize);
         let mut pc = start;
         let mut i = 0;
+        // Static models: whether the model's state is that after instruction
+        // i - 1 (it is not updated by statically charged instructions).
+        let mut synced = true;
         let taken = loop {
             let bi = self.blocks.insns[first + i];
+            let it = self.itstate;
+            if bi.flags & block::IT_COND != 0 {
+                // ITAdvance, then the condition (as `step_in_it`).
+                self.itstate = if it & 7 == 0 { 0 } else { (it & 0xe0) | ((it << 1) & 0x1f) };
+                if !self.cond_passed(it >> 4) {
+                    self.cycles += T::cost_skipped_p(&mut self.timing) as u64;
+                    synced = true;
+                    i += 1;
+                    pc = pc.wrapping_add(bi.len as u32);
+                    if bi.flags & block::LINE_END != 0 {
+                        self.pc = pc;
+                        self.check_fetch_line();
+                    }
+                    if i == len {
+                        break false;
+                    }
+                    continue;
+                }
+            }
             let taken = match self.exec_fast(bi.op, pc) {
                 Ok(taken) => taken,
                 Err(t) => {
+                    // A faulting instruction is re-executed after the handler: keep its IT state.
+                    self.itstate = it;
                     self.pc = pc;
-                    self.block_exit::<T>(first, i);
+                    self.block_exit::<T>(first, i, synced);
                     return Err((i as u64, t));
                 }
             };
-            if !T::STATIC || i == 0 {
+            if !T::STATIC || i == 0 || bi.flags & block::DYNAMIC != 0 {
+                if T::STATIC && !synced {
+                    T::after_block(&mut self.timing, self.blocks.insns[first + i - 1].prepared);
+                }
                 self.cycles += T::cost_p(&mut self.timing, bi.prepared, taken, 0) as u64;
+                synced = true;
             } else {
                 self.cycles += bi.cycles as u64 + if taken { taken_extra as u64 } else { 0 };
+                synced = false;
             }
             i += 1;
             if taken {
@@ -569,7 +641,7 @@ impl Simulator {
                 let target = self.next_pc;
                 if target == pc && self.ipsr == periph::EXC_HARDFAULT {
                     self.pc = pc;
-                    self.block_exit::<T>(first, i);
+                    self.block_exit::<T>(first, i, synced);
                     return Err((i as u64, Trap::Error(Box::new(self.hardfault_spin_error()))));
                 }
                 pc = target;
@@ -586,7 +658,7 @@ impl Simulator {
             }
         };
         self.pc = pc;
-        self.block_exit::<T>(first, i);
+        self.block_exit::<T>(first, i, synced);
         if i == len {
             self.blocks.blocks[id].runs += 1;
         } else {
@@ -600,12 +672,12 @@ impl Simulator {
         Ok(i as u64)
     }
 
-    /// Counts `n` retired instructions of the block at `first` and leaves a
-    /// static model in the state after the last of them.
+    /// Counts `n` retired instructions of the block at `first` and, unless
+    /// `synced`, leaves a static model in the state after the last of them.
     #[inline(always)]
-    fn block_exit<T: timing::HotTiming>(&mut self, first: usize, n: usize) {
+    fn block_exit<T: timing::HotTiming>(&mut self, first: usize, n: usize, synced: bool) {
         self.instructions += n as u64;
-        if T::STATIC && n > 1 {
+        if T::STATIC && !synced {
             T::after_block(&mut self.timing, self.blocks.insns[first + n - 1].prepared);
         }
     }

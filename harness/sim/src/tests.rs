@@ -551,6 +551,59 @@ fn systick_in_straight_line_code_matches_the_reference_path() {
     }
 }
 
+/// Loops with IT groups, compared with the reference path on both cores
+/// (every register, flag, cycle and count):
+/// 1. an IT group that runs inside a block (a 32-bit EOR) and one that ends
+///    the block (a 16-bit ADD, which sets no flags inside IT);
+/// 2. an ITE whose then-instruction feeds the address of a load after the
+///    group: the Cortex-M4 AGU stall applies only when it ran, so the
+///    instructions of a group and the one after it are timed at run time.
+#[test]
+fn it_groups_in_blocks_match_the_reference_path() {
+    let programs: [&[u16]; 2] = [
+        &[
+            0x2364, // movs r3, #100
+            0xea5f, 0x0958, // 0x202: lsrs.w r9, r8, #1
+            0xbf28, // it hs
+            0xea89, 0x090a, // eorhs.w r9, r9, r10
+            0xeb09, 0x08f8, // add.w r8, r9, r8, ror #3
+            0xbf38, // it lo
+            0x3401, // addlo r4, #1 (no flags inside IT)
+            0x3b01, // subs r3, #1
+            0xd1f4, // bne 0x202
+            BKPT0,
+        ],
+        &[
+            0x2364, // movs r3, #100
+            0xf013, 0x0f01, // 0x202: tst.w r3, #1
+            0xbf0c, // ite eq
+            0xf101, 0x0104, // addeq.w r1, r1, #4
+            0xf8d1, 0x0000, // ldrne.w r0, [r1]
+            0x680a, // ldr r2, [r1]  (address from the ADD when it ran)
+            0x3b01, // subs r3, #1
+            0xd1f5, // bne 0x202
+            BKPT0,
+        ],
+    ];
+    for (i, program) in programs.iter().enumerate() {
+        for core in [CoreKind::CortexM4, CoreKind::CortexM7] {
+            let run = |fast: bool| {
+                let mut s = sim_with(core, program, &[]);
+                s.set_fast_paths(fast);
+                s.set_reg(1, RAM);
+                s.set_reg(8, 0x1234_5679);
+                s.set_reg(10, 0xedb8_8320);
+                run_to_bkpt(&mut s);
+                let stats = s.stats();
+                let regs: Vec<u32> = (0..13).map(|r| s.reg(r)).collect();
+                (regs, s.flags(), stats.cycles, stats.instructions, stats.histogram)
+            };
+            let reference = run(false);
+            assert_eq!(run(true), reference, "program {i} on {core:?}");
+        }
+    }
+}
+
 #[test]
 fn fault_with_default_handler_reports_hardfault() {
     let mut s = sim(&[

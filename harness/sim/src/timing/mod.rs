@@ -127,6 +127,14 @@ pub(crate) trait HotTiming {
     /// [`HotTiming::cost`] from the `prepare` facts alone (built-in models).
     fn cost_p(timing: &mut Timing, prepared: u64, taken: bool, quotient: u32) -> u32;
 
+    /// [`HotTiming::cost_skipped`] without the instruction (built-in models,
+    /// which do not look at it).
+    #[inline(always)]
+    fn cost_skipped_p(timing: &mut Timing) -> u32 {
+        let skipped = Insn::Hint { op: crate::insn::HintOp::Nop };
+        timing.cycles(&skipped, &TimingCtx { executed: false, taken: false, quotient: 0, prepared: 0 })
+    }
+
     /// Static costs of a block of instructions with these `prepare` facts.
     fn block_costs(prepared: &[u64]) -> crate::block::BlockCosts {
         let _ = prepared;
