@@ -274,7 +274,19 @@ fn firmware_build_failure_exits_3_and_keeps_the_log() {
 /// A case running a whole MLPerf Tiny model from `../shared` on `board`.
 /// `extra_case` is appended to the case table (kernels, weights, accuracy keys).
 fn write_model_config(dir: &Path, board: &str, model: &str, input: &str, extra_case: &str) -> PathBuf {
-    let shared = repo_root().join("../shared/mlperf-tiny");
+    write_model_config_from(&repo_root().join("../shared/mlperf-tiny"), dir, board, model, input, extra_case)
+}
+
+/// [`write_model_config`] with `model` and `input` under `base`.
+fn write_model_config_from(
+    base: &Path,
+    dir: &Path,
+    board: &str,
+    model: &str,
+    input: &str,
+    extra_case: &str,
+) -> PathBuf {
+    let shared = base;
     let text = format!(
         r#"[board]
 file = "{board_file}"
@@ -417,6 +429,25 @@ fn every_vector_on_the_simulator(
         assert_eq!((acc["host_pct"].as_f64(), acc["target_pct"].as_f64()), (Some(100.0), Some(100.0)), "{acc}");
     }
     json
+}
+
+/// ResNet-8 (with ADD) and MobileNet VWW on the simulated Cortex-M4 with
+/// `simd`: sample 1 of the LiteRT reference vectors in the repository
+/// (`scripts/mlperf-reference-vectors.py`), byte for byte.
+#[test]
+fn resnet8_and_vww_on_the_simulator_match_litert() {
+    for (model, out_len) in [("ic/pretrainedResnet_quant.tflite", 10), ("vww/vww_96_int8.tflite", 2)] {
+        let dir = tempfile::tempdir().unwrap();
+        let base = repo_root().join("models/mlperf-tiny");
+        let input = model.replace(model.rsplit('/').next().unwrap(), "inputs.bin");
+        let config = write_model_config_from(&base, dir.path(), "sim-m4", model, &input, "kernels = \"simd\"");
+        let out_dir = dir.path().join("out");
+        let o = tinybench(&["run", config.to_str().unwrap(), "--out", out_dir.to_str().unwrap()]);
+        assert!(o.status.success(), "{model}: {}", stderr(&o));
+        let reference = std::fs::read(base.join(model).with_file_name("outputs.bin")).unwrap();
+        let firmware = std::fs::read(out_dir.join("cases/model/output.bin")).unwrap();
+        assert_eq!(firmware, reference[out_len..2 * out_len], "{model}: simulator output differs from LiteRT");
+    }
 }
 
 /// All 32 LiteRT reference vectors of keyword spotting, byte for byte, on
