@@ -2,7 +2,9 @@
 //! - C under `tests/c/`, compiled by `arm-none-eabi-gcc` at -O0, -O2 and -Os
 //!   and linked with newlib's librdimon (printf and exit through semihosting);
 //! - Rust under `tests/rust/`, compiled by rustc for thumbv7em-none-eabihf at
-//!   opt-level 0, "s" and 3 (one cargo build per level, shared by the tests).
+//!   opt-level 0, "s" and 3 (one cargo build per level, shared by the tests);
+//!   `kernels_simd` among them checks the `simd` kernels' ARM assembly against
+//!   the reference kernels.
 //!
 //! Every program checks its own results, prints `PASS <name>` and exits 0.
 //! Without `arm-none-eabi-gcc` (Debian: `gcc-arm-none-eabi` and
@@ -15,7 +17,7 @@ use std::sync::OnceLock;
 
 use tinybench_sim::{CoreKind, RegionKind, RegionSpec, SimConfig, Simulator, StopReason};
 
-/// More than any test program needs (the slowest runs about 3 million).
+/// More than any test program needs (the slowest, `kernels_simd` at opt-level 0, runs about 86 million).
 const MAX_INSTRUCTIONS: u64 = 200_000_000;
 
 /// How a program run ended.
@@ -276,4 +278,7 @@ rustc_programs! {
     rustc_float64_opt_0: "float64" at "opt-0";
     rustc_float64_opt_s: "float64" at "opt-s";
     rustc_float64_opt_3: "float64" at "opt-3";
+    rustc_kernels_simd_opt_0: "kernels_simd" at "opt-0";
+    rustc_kernels_simd_opt_s: "kernels_simd" at "opt-s";
+    rustc_kernels_simd_opt_3: "kernels_simd" at "opt-3";
 }
