@@ -91,7 +91,11 @@ pub const fn multiply_by_quantized_multiplier_fast(x: i32, quantized_multiplier:
 /// produces) is refused: it is the one value whose high multiply needs a
 /// saturation test, and without it [`Requantizer::apply`] is straight-line
 /// code. Kernels check [`Requantizer::supports`] once per layer.
+///
+/// `repr(C)`: [`Requantizer::apply4`]'s assembly loads the first eight
+/// fields with one LDM, in this order.
 #[derive(Debug, Clone, Copy)]
+#[repr(C)]
 pub struct Requantizer {
     bias: i32,
     multiplier: i32,
@@ -99,10 +103,10 @@ pub struct Requantizer {
     right_shift: u32,
     /// `2^right_shift - 1` and half of it: the rounding shift's remainder test.
     mask: i32,
-    half: i32,
     offset: i32,
     min: i32,
     max: i32,
+    half: i32,
 }
 
 impl Requantizer {
@@ -113,7 +117,7 @@ impl Requantizer {
         let left_shift = if shift > 0 { shift as u32 } else { 0 };
         let right_shift = if shift > 0 { 0 } else { shift.unsigned_abs() };
         let mask = (1u32.wrapping_shl(right_shift) as i32).wrapping_sub(1);
-        Requantizer { bias, multiplier, left_shift, right_shift, mask, half: mask >> 1, offset, min, max }
+        Requantizer { bias, multiplier, left_shift, right_shift, mask, offset, min, max, half: mask >> 1 }
     }
 
     /// Whether every multiplier of a layer can be a [`Requantizer`]'s.
@@ -134,6 +138,79 @@ impl Requantizer {
         let out = rounded.wrapping_add(self.offset);
         let out = if out < self.min { self.min } else { out };
         (if out > self.max { self.max } else { out }) as i8
+    }
+
+    /// [`Requantizer::apply`] of four accumulators into `out[at]`,
+    /// `out[at + stride]`, `out[at + 2 * stride]`, `out[at + 3 * stride]`:
+    /// one channel of four output positions (NHWC rows `stride` apart). On
+    /// ARM, hand-scheduled assembly with the eight constants in registers
+    /// (about 22 cycles an output on the Cortex-M4 model); elsewhere `apply`
+    /// four times. Checked on the simulator against `apply` by the
+    /// `kernels_simd` test program.
+    ///
+    /// # Panics
+    /// If `out` is shorter than `at + 3 * stride + 1`.
+    #[inline]
+    pub fn apply4(&self, acc: &[i32; 4], out: &mut [i8], at: usize, stride: usize) {
+        assert!(at + 3 * stride < out.len(), "apply4: output row out of range");
+        #[cfg(target_arch = "arm")]
+        {
+            // SAFETY: reads the 8 words at the start of `self` (repr(C), 9
+            // words) and the 4 of `acc`; writes the four bytes at `at + i *
+            // stride`, i < 4, inside `out` (asserted above). r6/r7 (not
+            // allocatable in Rust asm) are saved and restored around the block.
+            unsafe {
+                core::arch::asm!(
+                    "push {{r6, r7}}",
+                    "ldm r0, {{r6, r7, r8, r9, r10, r11, r12, lr}}", // bias mult ls rs mask offset min max
+                    ".rept 4",
+                    "ldr r0, [r3], #4",
+                    "add r0, r0, r6",              // + bias
+                    "lsl r0, r0, r8",              // << left shift
+                    "mov r1, #0x40000000",
+                    "mov r2, #0",
+                    "smlal r1, r2, r0, r7",        // x * multiplier + 2^30
+                    "lsl r2, r2, #1",
+                    "orr r0, r2, r1, lsr #31",     // high = that >> 31
+                    "and r1, r0, r10",             // remainder
+                    "lsr r2, r10, #1",             // half
+                    "add r2, r2, r0, lsr #31",     // threshold: half, + 1 when high < 0
+                    "asr r0, r0, r9",              // >> right shift
+                    "cmp r1, r2",
+                    "it gt",
+                    "addgt r0, r0, #1",            // round half away from zero
+                    "add r0, r0, r11",             // + output offset
+                    "cmp r0, r12",
+                    "it lt",
+                    "movlt r0, r12",               // clamp below
+                    "cmp r0, lr",
+                    "it gt",
+                    "movgt r0, lr",                // clamp above
+                    "strb r0, [r4]",
+                    "add r4, r4, r5",
+                    ".endr",
+                    "pop {{r6, r7}}",
+                    inout("r0") core::ptr::from_ref(self) => _,
+                    out("r1") _,
+                    out("r2") _,
+                    inout("r3") acc.as_ptr() => _,
+                    inout("r4") out.as_mut_ptr().wrapping_add(at) => _,
+                    in("r5") stride,
+                    out("r8") _,
+                    out("r9") _,
+                    out("r10") _,
+                    out("r11") _,
+                    out("r12") _,
+                    out("lr") _,
+                )
+            };
+        }
+        #[cfg(not(target_arch = "arm"))]
+        {
+            for (i, &a) in acc.iter().enumerate() {
+                out[at + i * stride] = self.apply(a);
+            }
+        }
     }
 }
 

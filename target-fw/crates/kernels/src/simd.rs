@@ -20,7 +20,7 @@
 use crate::KernelError;
 use crate::conv2d::{self, ConvParams, ConvWeights, Shape};
 use crate::depthwise::{self, DepthwiseParams};
-use crate::dsp::{self, fits_half, load4, pair, smlabb, smlatt, sxtab16, sxtab16_ror8, sxtb16, sxtb16_ror8};
+use crate::dsp::{self, fits_half, load4, pair, sxtb16, sxtb16_ror8};
 use crate::filter::Filter;
 use crate::fully_connected::{self, FullyConnectedParams, FullyConnectedWeights, Rounding};
 use crate::fused::{self, Epilogue, Mac, Scalar, dot_filter, tap_range};
@@ -101,18 +101,15 @@ pub fn conv2d<F: Filter>(
 #[inline(never)]
 fn store_block(b: &gemm::Block, p: &ConvParams, w: &ConvWeights<'_, impl Filter>, output: &mut [i8]) {
     let cout = p.output_channels;
-    let requantizer = |c: usize| requantizer(w, c, p.output_offset, p.activation_min, p.activation_max);
-    let base = b.pos0 * cout + b.ch0;
-    let q0 = requantizer(b.ch0);
-    if b.channels == 2 {
-        let q1 = requantizer(b.ch0 + 1);
-        for pos in 0..b.positions {
-            output[base + pos * cout] = q0.apply(b.acc[2 * pos]);
-            output[base + pos * cout + 1] = q1.apply(b.acc[2 * pos + 1]);
-        }
-    } else {
-        for pos in 0..b.positions {
-            output[base + pos * cout] = q0.apply(b.acc[2 * pos]);
+    for c in 0..b.channels {
+        let q = requantizer(w, b.ch0 + c, p.output_offset, p.activation_min, p.activation_max);
+        let base = b.pos0 * cout + b.ch0 + c;
+        if b.positions == 4 {
+            q.apply4(&[b.acc[c], b.acc[2 + c], b.acc[4 + c], b.acc[6 + c]], output, base, cout);
+        } else {
+            for pos in 0..b.positions {
+                output[base + pos * cout] = q.apply(b.acc[2 * pos + c]);
+            }
         }
     }
 }
@@ -207,27 +204,45 @@ pub fn depthwise_conv2d<F: Filter>(
             pair[1] = sxtb16_ror8(ww);
         }
         let q = [requantizer(c), requantizer(c + 1), requantizer(c + 2), requantizer(c + 3)];
+        // Accumulators of up to four consecutive positions, requantized per
+        // channel four at a time (`Requantizer::apply4`).
+        let mut pending = [[0i32; 4]; 4];
+        let mut first_pixel = 0;
+        let mut count = 0;
+        let flush = |pending: &[[i32; 4]; 4], first_pixel: usize, count: usize, output: &mut [i8]| {
+            for (k, q) in q.iter().enumerate() {
+                let at = first_pixel * depth + c + k;
+                if count == 4 {
+                    q.apply4(&[pending[0][k], pending[1][k], pending[2][k], pending[3][k]], output, at, depth);
+                } else {
+                    for (i, acc) in pending.iter().take(count).enumerate() {
+                        output[at + i * depth] = q.apply(acc[k]);
+                    }
+                }
+            }
+        };
         for_each_position(p, out_shape, &pad, |out_pixel, ry, rx, origin| {
             let mut acc = [0i32; 4];
             let base = origin * depth as isize + c as isize;
             for fy in ry {
-                for fx in rx.clone() {
-                    // In the image: fy and fx are within the clipped tap ranges.
-                    let xw = load4(input, (base + (fy * row_step + fx * col_step) as isize) as usize);
-                    let (xe, xo) = (sxtab16(offset, xw), sxtab16_ror8(offset, xw));
-                    let t = fy * p.filter_width + fx;
-                    let (we, wo) = (widened[2 * t], widened[2 * t + 1]);
-                    acc[0] = smlabb(xe, we, acc[0]);
-                    acc[1] = smlabb(xo, wo, acc[1]);
-                    acc[2] = smlatt(xe, we, acc[2]);
-                    acc[3] = smlatt(xo, wo, acc[3]);
-                }
+                // In the image: fy and rx are within the clipped tap ranges.
+                let start = (base + (fy * row_step + rx.start * col_step) as isize) as usize;
+                let t = fy * p.filter_width + rx.start;
+                dsp::depthwise_row(&mut acc, input, start, col_step, rx.len(), &widened[2 * t..], offset);
             }
-            let out = &mut output[out_pixel * depth + c..out_pixel * depth + c + 4];
-            for ((o, q), a) in out.iter_mut().zip(&q).zip(acc) {
-                *o = q.apply(a);
+            if count == 0 {
+                first_pixel = out_pixel;
+            }
+            pending[count] = acc;
+            count += 1;
+            if count == 4 {
+                flush(&pending, first_pixel, count, output);
+                count = 0;
             }
         });
+        if count > 0 {
+            flush(&pending, first_pixel, count, output);
+        }
     }
     for c in quads..depth {
         let q = requantizer(c);

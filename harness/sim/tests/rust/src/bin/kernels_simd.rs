@@ -247,7 +247,17 @@ fn requantizer_cases(rng: &mut Rng, cases: usize) {
         let want = multiply_by_quantized_multiplier(acc.wrapping_add(bias), multiplier, shift)
             .wrapping_add(offset)
             .clamp(lo, hi) as i8;
-        check_eq!(Requantizer::new(bias, multiplier, shift, offset, lo, hi).apply(acc), want);
+        let q = Requantizer::new(bias, multiplier, shift, offset, lo, hi);
+        check_eq!(q.apply(acc), want);
+        // The four-at-a-time assembly on strided outputs, the untouched bytes kept.
+        let accs = [acc, acc.wrapping_add(i as i32), rng.next() as i32, rng.range(-70_000, 70_000)];
+        let stride = rng.usize(1, 5);
+        let mut out = [0x55u8 as i8; 24];
+        q.apply4(&accs, &mut out, 2, stride);
+        for (k, o) in out.iter().enumerate() {
+            let lane = (k >= 2 && (k - 2) % stride == 0 && (k - 2) / stride < 4).then(|| (k - 2) / stride);
+            check_eq!(*o, lane.map_or(0x55u8 as i8, |l| q.apply(accs[l])));
+        }
     }
 }
 
