@@ -43,7 +43,7 @@ enum Command {
     /// Run an ELF on the built-in Cortex-M simulator and print its log
     #[command(after_help = EXIT_CODES)]
     Sim(sim::SimArgs),
-    /// Import a TensorFlow Lite model to the .tbm firmware format, or run one on the host
+    /// Import a TensorFlow Lite model to the .tbm firmware format, export one back, or run one on the host
     #[command(after_help = EXIT_CODES)]
     Model(model::ModelArgs),
 }

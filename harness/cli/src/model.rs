@@ -1,5 +1,5 @@
-//! `tinybench model`: import TensorFlow Lite models and run them on the host
-//! with the engine the firmware links.
+//! `tinybench model`: import TensorFlow Lite models, export `.tbm` models to
+//! TensorFlow Lite, and run them on the host with the engine the firmware links.
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +27,18 @@ enum ModelCommand {
         /// Filter storage: int8 as in the .tflite (default), or int4 (requantized per channel, packed two a byte; lossy)
         #[arg(long, value_enum)]
         weights: Option<WeightsArg>,
+    },
+    /// Export a .tbm (or .tflite) model to an int8 .tflite that LiteRT and TFLite Micro run bit-exactly like the host engine
+    Export {
+        /// The model (.tbm or .tflite, recognized by content)
+        model: PathBuf,
+        /// Where to write the .tflite file
+        #[arg(short, long, value_name = "MODEL.tflite")]
+        output: PathBuf,
+        /// The model input's real scale (e.g. 0.0039215686 or 1/255): anchors the scales derived for a .tbm,
+        /// which stores none (default: derived too, exact for the integer arithmetic up to a power of two)
+        #[arg(long, value_name = "SCALE", value_parser = parse_scale)]
+        input_scale: Option<f32>,
     },
     /// Run a .tflite or .tbm model on raw int8 samples and print the per-layer table
     Run {
@@ -92,6 +104,19 @@ impl From<WeightsArg> for WeightFormat {
     }
 }
 
+/// A positive scale: a number or a quotient `a/b` (`1/255`), rounded to `f32`.
+fn parse_scale(text: &str) -> Result<f32, String> {
+    let value = match text.split_once('/') {
+        Some((a, b)) => {
+            let parse = |s: &str| s.trim().parse::<f64>().map_err(|e| format!("`{s}`: {e}"));
+            parse(a)? / parse(b)?
+        }
+        None => text.trim().parse::<f64>().map_err(|e| format!("`{text}`: {e}"))?,
+    };
+    let scale = value as f32;
+    if scale.is_normal() && scale > 0.0 { Ok(scale) } else { Err(format!("`{text}` is not a positive scale")) }
+}
+
 fn bad_input(e: impl Into<anyhow::Error>) -> Failure {
     Failure::new(EXIT_BAD_INPUT, e)
 }
@@ -128,6 +153,20 @@ pub fn model(args: ModelArgs) -> Result<u8, Failure> {
                 .with_context(|| format!("cannot write {}", output.display()))
                 .map_err(|e| Failure::new(EXIT_IO, e))?;
             println!("wrote {} ({} bytes)", output.display(), image.len());
+            Ok(0)
+        }
+        ModelCommand::Export { model, output, input_scale } => {
+            let bytes =
+                std::fs::read(&model).with_context(|| format!("cannot read {}", model.display())).map_err(bad_input)?;
+            let exported = tinybench_model::export(&bytes, &model, input_scale).map_err(bad_input)?;
+            println!("{} -> TFLite operators: {}", model.display(), exported.operators.join(", "));
+            for note in &exported.notes {
+                println!("note: {note}");
+            }
+            std::fs::write(&output, &exported.bytes)
+                .with_context(|| format!("cannot write {}", output.display()))
+                .map_err(|e| Failure::new(EXIT_IO, e))?;
+            println!("wrote {} ({} bytes)", output.display(), exported.bytes.len());
             Ok(0)
         }
         ModelCommand::Run { model, input, output, kernels, weights } => {

@@ -1,9 +1,10 @@
-//! host: TensorFlow Lite import, the `.tbm` firmware model format (writer),
-//! the static memory planner and a reference interpreter.
+//! host: TensorFlow Lite import and export, the `.tbm` firmware model format
+//! (writer), the static memory planner and a reference interpreter.
 //!
 //! `.tflite` -> [`tflite::import`] -> [`Graph`] -> [`plan::plan`] ->
 //! [`tbm::write`] -> `.tbm` bytes, which [`Interpreter`] runs on the host
 //! with the same `no_std` engine (`tinybench_kernels::tbm`) the firmware links.
+//! [`export`] goes back: `.tbm` -> `.tflite` ([`tflite_export`]).
 //!
 //! **Why a hand-written flatbuffer reader** ([`flatbuf`]) rather than the
 //! `flatbuffers` or `planus` crates: both need code generated from
@@ -14,6 +15,9 @@
 //! is ~200 lines, cannot panic on a hostile file by construction, and is
 //! fuzzed by the truncation/mutation proptests. Field numbers follow the
 //! TFLite `schema.fbs` declaration order and are commented at each use.
+//! Writing ([`tflite_export`]) has no such hazard, so it uses the
+//! maintained `flatbuffers` crate's `FlatBufferBuilder` directly, table by
+//! table with the same field numbers (still no generated code).
 
 pub mod flatbuf;
 pub mod graph;
@@ -23,6 +27,7 @@ pub mod plan;
 pub mod report;
 pub mod tbm;
 pub mod tflite;
+pub mod tflite_export;
 
 use std::path::{Path, PathBuf};
 
@@ -43,6 +48,10 @@ pub enum Error {
     UnsupportedOp { path: PathBuf, index: usize, name: String },
     #[error("{path}: operator {index} ({op}): {detail}")]
     Unsupported { path: PathBuf, index: usize, op: &'static str, detail: String },
+    #[error("{path}: cannot export layer {layer} ({op}) to TFLite: {detail}")]
+    Export { path: PathBuf, layer: usize, op: &'static str, detail: String },
+    #[error("{path}: cannot export to TFLite: {detail}")]
+    ExportModel { path: PathBuf, detail: String },
     #[error("model too large for the .tbm format: {0}")]
     TooLarge(String),
     #[error("{0}")]
@@ -97,4 +106,32 @@ pub fn import(bytes: &[u8], path: &Path, weights: WeightFormat) -> Result<Vec<u8
 /// [`Error::TooLarge`] if the graph does not fit the format.
 pub fn compile(graph: &Graph) -> Result<Vec<u8>, Error> {
     tbm::write(graph, &plan::plan(graph))
+}
+
+/// Exports a `.tbm` or `.tflite` file (by content) to an int8 TFLite
+/// flatbuffer that LiteRT and TFLite Micro run with the same integer
+/// arithmetic as the host engine ([`tflite_export`]).
+///
+/// A `.tflite` is imported first (as `tinybench model import` does) and its
+/// scales are kept; a `.tbm` stores no float scales, so they are derived
+/// from its fixed-point parameters, anchored on `input_scale` when given.
+///
+/// # Errors
+/// Any import error; [`Error::Export`] / [`Error::ExportModel`] when a layer
+/// or the model cannot be expressed in TFLite.
+pub fn export(bytes: &[u8], path: &Path, input_scale: Option<f32>) -> Result<tflite_export::Exported, Error> {
+    if is_tbm(bytes) {
+        let model = tinybench_kernels::tbm::Model::parse(bytes).map_err(Error::Tbm)?;
+        let mut given = vec![None; model.tensor_count()];
+        // The header's input tensor index (bytes 24..26).
+        given[usize::from(u16::from_le_bytes([bytes[24], bytes[25]]))] = input_scale;
+        return tflite_export::export(bytes, path, &given);
+    }
+    let graph = tflite::import(bytes, path, Flavor::LiteRt)?;
+    let image = compile(&graph)?;
+    let mut given: Vec<Option<f32>> = graph.tensors.iter().map(|t| Some(t.scale)).collect();
+    if let Some(s) = input_scale {
+        given[graph.input] = Some(s);
+    }
+    tflite_export::export(&image, path, &given)
 }
