@@ -22,8 +22,8 @@ use crate::Error;
 use crate::flatbuf::{FlatError, Table};
 use crate::graph::{Graph, Layer, LayerOp, TensorInfo, Weights};
 
-/// `BuiltinOperator` codes the engine maps.
-mod builtin {
+/// `BuiltinOperator` codes the engine maps (and the exporter writes).
+pub(crate) mod builtin {
     pub const ADD: i32 = 0;
     pub const AVERAGE_POOL_2D: i32 = 1;
     pub const CONV_2D: i32 = 3;
@@ -171,8 +171,8 @@ pub fn builtin_name(code: i32) -> String {
 }
 
 /// `TensorType` values.
-const TYPE_INT32: u8 = 2;
-const TYPE_INT8: u8 = 9;
+pub(crate) const TYPE_INT32: u8 = 2;
+pub(crate) const TYPE_INT8: u8 = 9;
 
 /// A raw TFLite tensor with its constant data, if any.
 struct RawTensor<'a> {

@@ -56,45 +56,9 @@ use tinybench_kernels::filter::Filter;
 use tinybench_kernels::fully_connected::Rounding;
 use tinybench_kernels::tbm::{Layer, LayerFilter, Model, NO_TENSOR};
 
+use crate::tflite::{TYPE_INT8, TYPE_INT32, builtin, builtin_name};
 use crate::{Error, Interpreter};
 use scales::{Class, Constraint, FUSED, Formula, STANDALONE};
-
-/// `BuiltinOperator` codes written.
-mod builtin {
-    pub const ADD: i32 = 0;
-    pub const AVERAGE_POOL_2D: i32 = 1;
-    pub const CONV_2D: i32 = 3;
-    pub const DEPTHWISE_CONV_2D: i32 = 4;
-    pub const FULLY_CONNECTED: i32 = 9;
-    pub const MAX_POOL_2D: i32 = 17;
-    pub const RELU: i32 = 19;
-    pub const RELU_N1_TO_1: i32 = 20;
-    pub const RELU6: i32 = 21;
-    pub const RESHAPE: i32 = 22;
-    pub const SOFTMAX: i32 = 25;
-
-    /// The schema name of a code written here.
-    pub fn name(code: i32) -> &'static str {
-        match code {
-            ADD => "ADD",
-            AVERAGE_POOL_2D => "AVERAGE_POOL_2D",
-            CONV_2D => "CONV_2D",
-            DEPTHWISE_CONV_2D => "DEPTHWISE_CONV_2D",
-            FULLY_CONNECTED => "FULLY_CONNECTED",
-            MAX_POOL_2D => "MAX_POOL_2D",
-            RELU => "RELU",
-            RELU_N1_TO_1 => "RELU_N1_TO_1",
-            RELU6 => "RELU6",
-            RESHAPE => "RESHAPE",
-            SOFTMAX => "SOFTMAX",
-            _ => "BUILTIN",
-        }
-    }
-}
-
-/// `TensorType` values.
-const TYPE_INT32: u8 = 2;
-const TYPE_INT8: u8 = 9;
 
 /// `BuiltinOptions` union members written.
 mod options_type {
@@ -117,7 +81,7 @@ pub struct Exported {
     /// The `.tflite` file.
     pub bytes: Vec<u8>,
     /// The TFLite operators, in order.
-    pub operators: Vec<&'static str>,
+    pub operators: Vec<String>,
     /// One line per decision a reader should know about (derived scales,
     /// int4 layers, FULLY_CONNECTED written as CONV_2D, ...).
     pub notes: Vec<String>,
@@ -547,7 +511,7 @@ impl Exporter<'_, '_> {
         );
 
         let spec = self.emit(&layers, &class_of, &scale, &zero_point, &mut notes)?;
-        let operators = spec.ops.iter().map(|o| builtin::name(o.code)).collect();
+        let operators = spec.ops.iter().map(|o| builtin_name(o.code)).collect();
         let bytes = serialize(&spec);
         verify(&bytes).map_err(|detail| Error::ExportModel {
             path: self.path.to_owned(),
@@ -1065,7 +1029,7 @@ pub fn verify(bytes: &[u8]) -> Result<(), String> {
         let code = *codes
             .get(op.u32(0, 0).map_err(flat)? as usize)
             .ok_or(format!("operator {i}: opcode index out of range"))?;
-        let bad = |what: String| format!("operator {i} ({}): {what}", builtin::name(code));
+        let bad = |what: String| format!("operator {i} ({}): {what}", builtin_name(code));
         if Some(op.u8(3, 0).map_err(flat)?) != expected_options(code)
             || (op.u8(3, 0).map_err(flat)? != 0) != op.table(4).map_err(flat)?.is_some()
         {
