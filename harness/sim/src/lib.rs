@@ -31,6 +31,12 @@ use periph::Scs;
 use semihosting::Semihosting;
 use symbols::Symbols;
 
+/// ITAdvance (ARM ARM A7.3.3): the ITSTATE after an instruction of an IT block.
+#[inline(always)]
+const fn it_advance(it: u8) -> u8 {
+    if it & 7 == 0 { 0 } else { (it & 0xe0) | ((it << 1) & 0x1f) }
+}
+
 /// Which core to model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CoreKind {
@@ -438,7 +444,7 @@ impl Simulator {
             }
             // Inside an IT block: ITAdvance, then the condition.
             let executed = it & 0xf == 0 || {
-                self.itstate = if it & 7 == 0 { 0 } else { (it & 0xe0) | ((it << 1) & 0x1f) };
+                self.itstate = it_advance(it);
                 self.cond_passed(it >> 4)
             };
             if !executed {
@@ -446,11 +452,7 @@ impl Simulator {
                 self.class_counts[(d.class & memory::CLASS_MASK) as usize] += 1;
                 self.instructions += 1;
                 n += 1;
-                pc = pc.wrapping_add(d.len as u32);
-                if d.class & memory::LINE_END != 0 {
-                    self.pc = pc;
-                    self.check_fetch_line();
-                }
+                pc = self.next_sequential(pc, d.len, d.class & memory::LINE_END != 0);
                 continue;
             }
             let taken = match self.exec_fast(d.op, pc) {
@@ -476,11 +478,7 @@ impl Simulator {
                 self.pc = pc;
                 self.check_fetch_line();
             } else {
-                pc = pc.wrapping_add(d.len as u32);
-                if d.class & memory::LINE_END != 0 {
-                    self.pc = pc;
-                    self.check_fetch_line();
-                }
+                pc = self.next_sequential(pc, d.len, d.class & memory::LINE_END != 0);
             }
         }
         self.pc = pc;
@@ -598,16 +596,12 @@ impl Simulator {
             let it = self.itstate;
             if bi.flags & block::IT_COND != 0 {
                 // ITAdvance, then the condition (as `step_in_it`).
-                self.itstate = if it & 7 == 0 { 0 } else { (it & 0xe0) | ((it << 1) & 0x1f) };
+                self.itstate = it_advance(it);
                 if !self.cond_passed(it >> 4) {
                     self.cycles += T::cost_skipped_p(&mut self.timing) as u64;
                     synced = true;
                     i += 1;
-                    pc = pc.wrapping_add(bi.len as u32);
-                    if bi.flags & block::LINE_END != 0 {
-                        self.pc = pc;
-                        self.check_fetch_line();
-                    }
+                    pc = self.next_sequential(pc, bi.len, bi.flags & block::LINE_END != 0);
                     if i == len {
                         break false;
                     }
@@ -647,11 +641,7 @@ impl Simulator {
                 pc = target;
                 break true;
             }
-            pc = pc.wrapping_add(bi.len as u32);
-            if bi.flags & block::LINE_END != 0 {
-                self.pc = pc;
-                self.check_fetch_line();
-            }
+            pc = self.next_sequential(pc, bi.len, bi.flags & block::LINE_END != 0);
             // A store may have raised an exception or rewritten code.
             if i == len || (bi.flags & block::STORE != 0 && (self.exc_check || self.mem.code_changed)) {
                 break false;
@@ -718,16 +708,10 @@ impl Simulator {
         if self.itstate & 0xf != 0 {
             return self.step_in_it(pc, d);
         }
-        let taken = self.exec_generic(pc, d)?;
+        self.exec(&d.insn)?;
+        let taken = self.pc_written;
         self.cycles += T::cost(&mut self.timing, d, taken, self.last_quotient) as u64;
         self.retire(pc, d, taken)
-    }
-
-    /// The generic visitor outside an IT block; returns whether the PC was written.
-    #[inline(always)]
-    fn exec_generic(&mut self, _pc: u32, d: &memory::Decoded) -> Result<bool, Trap> {
-        self.exec(&d.insn)?;
-        Ok(self.pc_written)
     }
 
     /// State the generic visitor reads: the sequential next PC, the PC-written
@@ -737,6 +721,19 @@ impl Simulator {
         self.next_pc = pc.wrapping_add(d.len as u32);
         self.pc_written = false;
         self.r[15] = pc.wrapping_add(4);
+    }
+
+    /// The address after an instruction of `len` bytes at `pc` that did not
+    /// branch; when it ends a flash line (`line_end`), the PC moves there and
+    /// the flash model looks at the new line.
+    #[inline(always)]
+    fn next_sequential(&mut self, pc: u32, len: u8, line_end: bool) -> u32 {
+        let next = pc.wrapping_add(len as u32);
+        if line_end {
+            self.pc = next;
+            self.check_fetch_line();
+        }
+        next
     }
 
     /// Charges the flash model if the PC is in another line than the last fetch.
@@ -828,7 +825,7 @@ impl Simulator {
         self.in_it = true;
         // ITAdvance before executing: an exception taken by this instruction
         // (SVC) must stack the state of the following one.
-        self.itstate = if it & 7 == 0 { 0 } else { (it & 0xe0) | ((it << 1) & 0x1f) };
+        self.itstate = it_advance(it);
         let executed = self.cond_passed(it >> 4);
         if executed && let Err(t) = self.exec(&d.insn) {
             self.in_it = false;
