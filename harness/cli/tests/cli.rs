@@ -286,7 +286,6 @@ fn write_model_config_from(
     input: &str,
     extra_case: &str,
 ) -> PathBuf {
-    let shared = base;
     let text = format!(
         r#"[board]
 file = "{board_file}"
@@ -313,8 +312,8 @@ sample = 1
 {extra_case}
 "#,
         board_file = repo_root().join(format!("configs/boards/{board}.toml")).display(),
-        model = shared.join(model).display(),
-        input = shared.join(input).display(),
+        model = base.join(model).display(),
+        input = base.join(input).display(),
     );
     let path = dir.join(format!("{board}-model.toml"));
     std::fs::write(&path, text).unwrap();
