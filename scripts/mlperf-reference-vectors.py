@@ -17,7 +17,7 @@ match) and writes to OUT_DIR:
                 shape, dtype, scale, zero point, file), to find the first
                 layer that differs; skipped with --no-ops
 
-This is how ../shared/mlperf-tiny/{kws,ad} were made: run on
+This is how models/mlperf-tiny/{kws,ad} were made: run on
 kws_ref_model.tflite with --count 32 --seed 20261127 it reproduces their
 inputs.bin, outputs.bin, meta.json and sample0_ops/ byte for byte.
 tinybench does not need this script at run time; its tests read the files.

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Refreshes models/mnist-cnn/data/ (the 10,000 MNIST digits, gzipped IDX) from
-# a copy of the project's shared data folder, checks the SHA-256 sums recorded
-# in models/mnist-cnn/data/README.md, and rewrites the engine-form test files.
-#   scripts/mnist-data.sh [SOURCE_DIR]      (default: ../shared/data/mnist)
+# a folder holding mnist10k-images-idx3-ubyte.gz and mnist10k-labels-idx1-ubyte.gz,
+# checks the SHA-256 sums recorded in models/mnist-cnn/data/README.md, and
+# rewrites the engine-form test files. The repository already holds the data;
+# this is a maintainer tool.
+#   scripts/mnist-data.sh SOURCE_DIR
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-src="${1:-$root/../shared/data/mnist}"
+src="${1:?usage: scripts/mnist-data.sh SOURCE_DIR (a folder with the two gzipped IDX files)}"
 dst="$root/models/mnist-cnn/data"
 for f in mnist10k-images-idx3-ubyte.gz mnist10k-labels-idx1-ubyte.gz; do
     install -m 644 "$src/$f" "$dst/$f"

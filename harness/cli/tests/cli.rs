@@ -271,10 +271,10 @@ fn firmware_build_failure_exits_3_and_keeps_the_log() {
     assert!(log.contains("TINYBENCH_CASE_NAME=conv-small"), "{log}");
 }
 
-/// A case running a whole MLPerf Tiny model from `../shared` on `board`.
+/// A case running a whole MLPerf Tiny model from `models/mlperf-tiny` on `board`.
 /// `extra_case` is appended to the case table (kernels, weights, accuracy keys).
 fn write_model_config(dir: &Path, board: &str, model: &str, input: &str, extra_case: &str) -> PathBuf {
-    write_model_config_from(&repo_root().join("../shared/mlperf-tiny"), dir, board, model, input, extra_case)
+    write_model_config_from(&repo_root().join("models/mlperf-tiny"), dir, board, model, input, extra_case)
 }
 
 /// [`write_model_config`] with `model` and `input` under `base`.
@@ -329,7 +329,7 @@ fn kws_model_on_the_simulator_matches_litert_byte_for_byte() {
         let o = tinybench(&["run", config.to_str().unwrap(), "--out", out_dir.to_str().unwrap()]);
         assert!(o.status.success(), "{board}: {}", stderr(&o));
         // Sample 1 of the LiteRT reference outputs (12 bytes each).
-        let reference = std::fs::read(repo_root().join("../shared/mlperf-tiny/kws/outputs.bin")).unwrap();
+        let reference = std::fs::read(repo_root().join("models/mlperf-tiny/kws/outputs.bin")).unwrap();
         let firmware = std::fs::read(out_dir.join("cases/model/output.bin")).unwrap();
         assert_eq!(firmware, reference[12..24], "{board}: simulator output differs from LiteRT");
         let json = results_json(&out_dir);
@@ -391,8 +391,8 @@ fn every_vector_on_the_simulator(
     out_len: usize,
     kernels: &str,
 ) -> serde_json::Value {
-    let shared = repo_root().join("../shared/mlperf-tiny").join(model.split('/').next().unwrap());
-    let outputs = std::fs::read(shared.join("outputs.bin")).unwrap();
+    let vectors = repo_root().join("models/mlperf-tiny").join(model.split('/').next().unwrap());
+    let outputs = std::fs::read(vectors.join("outputs.bin")).unwrap();
     let samples = outputs.len() / out_len;
     assert_eq!(samples, 32);
     let labels: Vec<u8> = outputs
@@ -408,7 +408,7 @@ fn every_vector_on_the_simulator(
     std::fs::write(dir.join("labels.bin"), &labels).unwrap();
     let extra = format!(
         "accuracy-inputs = \"{}\"\naccuracy-labels = \"{}\"\ntarget-accuracy-samples = {samples}\nkernels = \"{kernels}\"",
-        shared.join("inputs.bin").display(),
+        vectors.join("inputs.bin").display(),
         dir.join("labels.bin").display()
     );
     let input = model.replace(model.rsplit('/').next().unwrap(), "inputs.bin");

@@ -3,8 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn shared(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/mlperf-tiny").join(rel)
+/// A file under the repository's `models/mlperf-tiny/`.
+fn mlperf(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/mlperf-tiny").join(rel)
 }
 
 fn tinybench(args: &[&std::ffi::OsStr]) -> std::process::Output {
@@ -16,10 +17,10 @@ fn import_then_run_is_bit_exact_with_litert() {
     let dir = tempfile::tempdir().unwrap();
     let tbm = dir.path().join("kws.tbm");
     let out = dir.path().join("out.bin");
-    let model = shared("kws/kws_ref_model.tflite");
+    let model = mlperf("kws/kws_ref_model.tflite");
     let import = tinybench(&["model".as_ref(), "import".as_ref(), model.as_os_str(), "-o".as_ref(), tbm.as_os_str()]);
     assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
-    let inputs = shared("kws/inputs.bin");
+    let inputs = mlperf("kws/inputs.bin");
     for kernels in ["reference", "fused", "simd"] {
         let run = tinybench(&[
             "model".as_ref(),
@@ -38,15 +39,15 @@ fn import_then_run_is_bit_exact_with_litert() {
         assert!(stdout.contains("arena peak: 16064 bytes"), "{stdout}");
         assert!(stdout.contains("DEPTHWISE_CONV_2D  1x25x5x64"), "{stdout}");
         assert!(stdout.contains(&format!("with the {kernels} kernels")), "{stdout}");
-        assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(shared("kws/outputs.bin")).unwrap(), "{kernels}");
+        assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(mlperf("kws/outputs.bin")).unwrap(), "{kernels}");
     }
 }
 
 #[test]
 fn int4_import_runs_alike_with_every_kernel_set() {
     let dir = tempfile::tempdir().unwrap();
-    let model = shared("kws/kws_ref_model.tflite");
-    let inputs = shared("kws/inputs.bin");
+    let model = mlperf("kws/kws_ref_model.tflite");
+    let inputs = mlperf("kws/inputs.bin");
     let (tbm8, tbm4) = (dir.path().join("kws8.tbm"), dir.path().join("kws4.tbm"));
     for (tbm, weights) in [(&tbm8, "int8"), (&tbm4, "int4")] {
         let import = tinybench(&[
@@ -105,7 +106,7 @@ fn int4_import_runs_alike_with_every_kernel_set() {
 fn a_truncated_model_exits_2_with_the_path() {
     let dir = tempfile::tempdir().unwrap();
     let cut = dir.path().join("cut.tflite");
-    std::fs::write(&cut, &std::fs::read(shared("kws/kws_ref_model.tflite")).unwrap()[..1000]).unwrap();
+    std::fs::write(&cut, &std::fs::read(mlperf("kws/kws_ref_model.tflite")).unwrap()[..1000]).unwrap();
     let tbm = dir.path().join("x.tbm");
     let out = tinybench(&["model".as_ref(), "import".as_ref(), cut.as_os_str(), "-o".as_ref(), tbm.as_os_str()]);
     assert_eq!(out.status.code(), Some(2));

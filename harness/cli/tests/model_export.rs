@@ -6,8 +6,9 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn shared(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/mlperf-tiny").join(rel)
+/// A file under the repository's `models/mlperf-tiny/`.
+fn mlperf(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/mlperf-tiny").join(rel)
 }
 
 fn repo(rel: &str) -> PathBuf {
@@ -26,7 +27,7 @@ fn os(s: &str) -> &OsStr {
 fn an_exported_tbm_runs_like_litert() {
     let dir = tempfile::tempdir().unwrap();
     let (tbm, tflite, out) = (dir.path().join("kws.tbm"), dir.path().join("kws.tflite"), dir.path().join("out.bin"));
-    let model = shared("kws/kws_ref_model.tflite");
+    let model = mlperf("kws/kws_ref_model.tflite");
     let import = tinybench(&[os("model"), os("import"), model.as_os_str(), os("-o"), tbm.as_os_str()]);
     assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
     let export = tinybench(&[os("model"), os("export"), tbm.as_os_str(), os("-o"), tflite.as_os_str()]);
@@ -36,7 +37,7 @@ fn an_exported_tbm_runs_like_litert() {
     assert!(stdout.contains("note: scales: derived from the .tbm's fixed-point parameters"), "{stdout}");
     assert!(stdout.contains(&format!("wrote {}", tflite.display())), "{stdout}");
     // `model run` imports the exported .tflite again: LiteRT's reference outputs.
-    let inputs = shared("kws/inputs.bin");
+    let inputs = mlperf("kws/inputs.bin");
     let run = tinybench(&[
         os("model"),
         os("run"),
@@ -47,7 +48,7 @@ fn an_exported_tbm_runs_like_litert() {
         out.as_os_str(),
     ]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(shared("kws/outputs.bin")).unwrap());
+    assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(mlperf("kws/outputs.bin")).unwrap());
 }
 
 #[test]
@@ -78,7 +79,7 @@ fn the_committed_mnist_export_is_what_the_command_writes() {
 fn errors_name_the_file_and_exit_2_or_5() {
     let dir = tempfile::tempdir().unwrap();
     let kws4 = dir.path().join("kws4.tbm");
-    let model = shared("kws/kws_ref_model.tflite");
+    let model = mlperf("kws/kws_ref_model.tflite");
     let import = tinybench(&[
         os("model"),
         os("import"),

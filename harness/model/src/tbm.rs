@@ -376,7 +376,7 @@ mod tests {
     fn every_layer_kind_round_trips_through_the_reader() {
         // The MLPerf KWS model covers conv, depthwise, pool, reshape, FC and softmax.
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/mlperf-tiny/kws/kws_ref_model.tflite");
+            .join("../../models/mlperf-tiny/kws/kws_ref_model.tflite");
         let graph = crate::tflite::import(&std::fs::read(&path).unwrap(), &path, crate::Flavor::LiteRt).unwrap();
         let bytes = crate::compile(&graph).unwrap();
         let interp = crate::Interpreter::new(&bytes).unwrap();

@@ -9,7 +9,7 @@ use tinybench_kernels::tbm::{Model, TbmError};
 use tinybench_model::{Error, Flavor, tflite};
 
 fn model_path(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/mlperf-tiny").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/mlperf-tiny").join(rel)
 }
 
 fn kws() -> &'static [u8] {

@@ -1,8 +1,6 @@
 //! Bit-exactness against LiteRT's builtin reference kernels on the MLPerf
-//! Tiny models: kws and ad with the vectors in `../shared/mlperf-tiny/` (see
-//! its README), ic, vww and strww with the vectors in the repository's
-//! `models/mlperf-tiny/` (made by `scripts/mlperf-reference-vectors.py` the
-//! same way): every op's output for sample 0 first, to localize a mismatch,
+//! Tiny models with the LiteRT vectors in the repository's `models/mlperf-tiny/`
+//! (kws, ad, ic, vww, strww; made by `scripts/mlperf-reference-vectors.py`): every op's output for sample 0 first, to localize a mismatch,
 //! then every sample of `inputs.bin` (`count` in `meta.json`).
 //! Every kernel set (`reference`, `fused`, `simd`) must match the vectors;
 //! int4 variants (lossy, no LiteRT reference) must agree across the sets.
@@ -13,18 +11,14 @@ use tinybench_kernels::tbm::FLAG_FUSE_NEXT;
 use tinybench_kernels::tbm::Model;
 use tinybench_model::{Flavor, Interpreter, Kernels, WeightFormat, tflite};
 
-fn shared(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/mlperf-tiny").join(rel)
-}
-
 /// A file or folder under the repository's `models/mlperf-tiny/`.
 fn in_repo(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/mlperf-tiny").join(rel)
 }
 
 fn read(rel: &str) -> Vec<u8> {
-    let path = shared(rel);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (the tests need ../shared/mlperf-tiny)", path.display()))
+    let path = in_repo(rel);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn read_in(dir: &Path, file: &str) -> Vec<u8> {
@@ -42,7 +36,7 @@ fn as_i8(bytes: Vec<u8>) -> Vec<i8> {
 }
 
 fn interpreter(rel: &str) -> Interpreter {
-    interpreter_at(&shared(rel))
+    interpreter_at(&in_repo(rel))
 }
 
 fn interpreter_at(path: &Path) -> Interpreter {
@@ -119,22 +113,22 @@ fn observed_layers_match_reference(interp: &Interpreter, input: &[i8], kernels: 
 
 #[test]
 fn kws_sample0_every_op_matches_litert() {
-    every_op_matches(&shared("kws"), "kws_ref_model.tflite");
+    every_op_matches(&in_repo("kws"), "kws_ref_model.tflite");
 }
 
 #[test]
 fn kws_32_samples_match_litert() {
-    all_samples_match(&shared("kws"), "kws_ref_model.tflite", Kernels::Reference);
+    all_samples_match(&in_repo("kws"), "kws_ref_model.tflite", Kernels::Reference);
 }
 
 #[test]
 fn kws_32_samples_match_litert_fused() {
-    all_samples_match(&shared("kws"), "kws_ref_model.tflite", Kernels::Fused);
+    all_samples_match(&in_repo("kws"), "kws_ref_model.tflite", Kernels::Fused);
 }
 
 #[test]
 fn kws_32_samples_match_litert_simd() {
-    all_samples_match(&shared("kws"), "kws_ref_model.tflite", Kernels::Simd);
+    all_samples_match(&in_repo("kws"), "kws_ref_model.tflite", Kernels::Simd);
 }
 
 #[test]
@@ -150,22 +144,22 @@ fn kws_fused_and_simd_layers_match_reference() {
 
 #[test]
 fn ad_sample0_every_op_matches_litert() {
-    every_op_matches(&shared("ad"), "ad01_int8.tflite");
+    every_op_matches(&in_repo("ad"), "ad01_int8.tflite");
 }
 
 #[test]
 fn ad_32_samples_match_litert() {
-    all_samples_match(&shared("ad"), "ad01_int8.tflite", Kernels::Reference);
+    all_samples_match(&in_repo("ad"), "ad01_int8.tflite", Kernels::Reference);
 }
 
 #[test]
 fn ad_32_samples_match_litert_fused() {
-    all_samples_match(&shared("ad"), "ad01_int8.tflite", Kernels::Fused);
+    all_samples_match(&in_repo("ad"), "ad01_int8.tflite", Kernels::Fused);
 }
 
 #[test]
 fn ad_32_samples_match_litert_simd() {
-    all_samples_match(&shared("ad"), "ad01_int8.tflite", Kernels::Simd);
+    all_samples_match(&in_repo("ad"), "ad01_int8.tflite", Kernels::Simd);
 }
 
 #[test]
@@ -232,8 +226,8 @@ fn strww_32_samples_match_litert_simd() {
 /// bytes on all 32 samples, and the filters must take about half the bytes.
 fn int4_kernel_sets_agree(dir: &str, model: &str) {
     let rel = format!("{dir}/{model}");
-    let int8 = tinybench_model::import(&read(&rel), &shared(&rel), WeightFormat::Int8).unwrap();
-    let int4 = tinybench_model::import(&read(&rel), &shared(&rel), WeightFormat::Int4).unwrap();
+    let int8 = tinybench_model::import(&read(&rel), &in_repo(&rel), WeightFormat::Int8).unwrap();
+    let int4 = tinybench_model::import(&read(&rel), &in_repo(&rel), WeightFormat::Int4).unwrap();
     assert!(int4.len() < int8.len() * 3 / 4, "{dir}: int4 image {} B vs int8 {} B", int4.len(), int8.len());
     let interp = Interpreter::new(&int4).unwrap();
     let input = as_i8(read(&format!("{dir}/inputs.bin")));
@@ -261,7 +255,7 @@ fn ad_int4_every_kernel_set_agrees() {
     int4_kernel_sets_agree("ad", "ad01_int8.tflite");
 }
 
-/// Imports a model from `../shared/mlperf-tiny` and runs a deterministic input.
+/// Imports a model from `models/mlperf-tiny` and runs a deterministic input.
 fn imports_and_runs(rel: &str, input_dims: &[u16], output_dims: &[u16]) -> Vec<i8> {
     let interp = interpreter(rel);
     let model = interp.model().unwrap();
@@ -327,7 +321,7 @@ fn kws_layer_table_and_plan() {
 #[test]
 fn tflite_micro_flavor_selects_fixed_point_softmax() {
     let rel = "kws/kws_ref_model.tflite";
-    let graph = tflite::import(&read(rel), &shared(rel), Flavor::TfliteMicro).unwrap();
+    let graph = tflite::import(&read(rel), &in_repo(rel), Flavor::TfliteMicro).unwrap();
     let image = tinybench_model::compile(&graph).unwrap();
     let model_bytes = Interpreter::new(&image).unwrap();
     let view: Model<'_> = model_bytes.model().unwrap();

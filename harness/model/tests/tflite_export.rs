@@ -15,10 +15,6 @@ fn repo(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
 }
 
-fn shared(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/mlperf-tiny").join(rel)
-}
-
 fn read(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -105,8 +101,8 @@ fn mnist_variants_round_trip_and_the_committed_exports_are_current() {
 #[test]
 fn mlperf_models_round_trip() {
     for (name, model, inputs) in [
-        ("kws", shared("kws/kws_ref_model.tflite"), shared("kws/inputs.bin")),
-        ("ad", shared("ad/ad01_int8.tflite"), shared("ad/inputs.bin")),
+        ("kws", repo("models/mlperf-tiny/kws/kws_ref_model.tflite"), repo("models/mlperf-tiny/kws/inputs.bin")),
+        ("ad", repo("models/mlperf-tiny/ad/ad01_int8.tflite"), repo("models/mlperf-tiny/ad/inputs.bin")),
         ("ic", repo("models/mlperf-tiny/ic/pretrainedResnet_quant.tflite"), repo("models/mlperf-tiny/ic/inputs.bin")),
     ] {
         let source = read(&model);

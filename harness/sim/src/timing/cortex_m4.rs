@@ -1,5 +1,5 @@
 //! Cortex-M4 cycle model (zero wait states). Every number cites the source letter
-//! of /work/shared/design/cortex-m-timing.md as summarised in docs/sim-timing-m4.md.
+//! listed with the table in docs/sim-timing-m4.md.
 
 use super::{CycleModel, TimingCtx};
 use crate::insn::*;

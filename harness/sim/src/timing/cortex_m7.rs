@@ -1,7 +1,7 @@
 //! Cortex-M7 cycle model: in-order dual issue with a register scoreboard, static
 //! branch prediction, LDM/STM at two registers per cycle. Every rule and number
 //! cites [H] (LLVM `ARMScheduleM7.td`) or [I] (jnk0le's STM32H743 measurements)
-//! from /work/shared/design/cortex-m-timing.md; the table is docs/sim-timing-m7.md.
+//! listed with the table in docs/sim-timing-m7.md.
 
 use super::{CycleModel, TimingCtx};
 use crate::insn::*;
