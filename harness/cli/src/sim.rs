@@ -13,7 +13,7 @@ use tinybench_config::Board;
 use tinybench_proto::FrameDecoder;
 use tinybench_runner::LogDecoder;
 use tinybench_sim::{Profile, SimStats};
-use tinybench_target::{BenchTarget, RunBudget, SimTarget, TargetOutput};
+use tinybench_target::{BenchTarget, BudgetSource, RunBudget, SimTarget, TargetOutput};
 
 use crate::{EXIT_BAD_INPUT, EXIT_IO, EXIT_TARGET, Failure};
 
@@ -34,11 +34,11 @@ pub struct SimArgs {
     /// Core clock in Hz, instead of the board's (sim-m4: 120 MHz, sim-m7: 480 MHz)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_CLOCK_HZ))]
     clock_hz: Option<u64>,
-    /// Stop the program after this many simulated cycles
-    #[arg(long, value_name = "N", default_value_t = 10_000_000_000)]
+    /// Stop the program after this many simulated cycles (at least 1, as `[run] max-cycles`)
+    #[arg(long, value_name = "N", default_value_t = 10_000_000_000, value_parser = clap::value_parser!(u64).range(1..))]
     max_cycles: u64,
-    /// Stop the program after this many seconds of wall time
-    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    /// Stop the program after this many seconds of wall time (at least 1, as `[run] timeout-s`)
+    #[arg(long, value_name = "SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
     timeout_s: u64,
     /// Write run statistics as JSON: instructions, cycles, wall_seconds, mips, exit_code, core,
     /// clock_hz and the instruction-class histogram
@@ -101,7 +101,7 @@ pub fn sim(args: SimArgs) -> Result<u8, Failure> {
     let mut frames = FrameDecoder::new();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let budget = RunBudget { max_cycles: args.max_cycles, timeout: Duration::from_secs(args.timeout_s) };
+    let budget = RunBudget::new(args.max_cycles, Duration::from_secs(args.timeout_s), BudgetSource::CommandLine);
     let started = Instant::now();
     let outcome = target.run(&budget, &mut |output| {
         let _ = match output {

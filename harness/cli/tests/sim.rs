@@ -199,6 +199,41 @@ fn sim_unwritable_stats_file_exits_5() {
     assert!(error_line(&o).contains("cannot write"), "{}", stderr(&o));
 }
 
+#[test]
+fn sim_prints_what_the_program_wrote_before_it_faulted() {
+    let dir = tempfile::tempdir().unwrap();
+    let elf = dir.path().join("fault.elf");
+    let mut code = vec![
+        0x04, 0x20, // 00: movs r0, #4          (SYS_WRITE0)
+        0x02, 0xA1, // 02: adr r1, message      (0x0c)
+        0xAB, 0xBE, // 04: bkpt 0xab
+        0x00, 0xEE, 0x10, 0x00, // 06: mcr p0, #0, r0, c0, c0, #0 (no coprocessor 0: a fault)
+        0x00, 0xBF, // 0a: nop
+    ];
+    code.extend(b"written before the fault\n\0"); // 0c: message
+    MinimalElf::new("faulting").code(&code).write(&elf);
+    let o = tinybench(&["sim", elf.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "written before the fault\n", "{}", stderr(&o));
+    assert!(error_line(&o).contains("0x08000046"), "{}", stderr(&o));
+}
+
+#[test]
+fn sim_budget_flags_have_the_config_bounds_and_hints_name_the_flags() {
+    for flag in ["--max-cycles", "--timeout-s"] {
+        let o = tinybench(&["sim", "x.elf", flag, "0"]);
+        assert_eq!(o.status.code(), Some(2), "{flag}: {}", stderr(&o));
+        assert!(error_line(&o).contains(flag), "{}", stderr(&o));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let elf = dir.path().join("spin.elf");
+    MinimalElf::new("spin").code(&[0xFE, 0xE7]).write(&elf); // b .
+    let o = tinybench(&["sim", elf.to_str().unwrap(), "--max-cycles", "1000"]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let line = error_line(&o);
+    assert!(line.contains("raise --max-cycles") && !line.contains("[run]"), "{line}");
+}
+
 // ---- C programs (arm-none-eabi-gcc + newlib's librdimon) ----
 
 fn under_ci() -> bool {

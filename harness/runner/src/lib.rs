@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tinybench_config::{CaseConfig, RunConfig, TargetKind};
 use tinybench_proto::{DecodeError, FrameDecoder, RunStatus};
-use tinybench_target::{BenchTarget, RunBudget, SimTarget, TargetError, TargetOutput};
+use tinybench_target::{BenchTarget, BudgetSource, RunBudget, SimTarget, TargetError, TargetOutput};
 
 pub use collect::{Collected, Collector};
 pub use elf::{FirmwareImage, StaticMemory};
@@ -204,7 +204,8 @@ fn run_case(
     events(&BenchEvent::CaseStarted { index, case: case.name.clone(), target: target.describe() });
 
     let log_path = case_dir.join("firmware.log");
-    let budget = RunBudget { max_cycles: config.run.max_cycles, timeout: Duration::from_secs(config.run.timeout_s) };
+    let budget =
+        RunBudget::new(config.run.max_cycles, Duration::from_secs(config.run.timeout_s), BudgetSource::RunConfig);
     let session = run_firmware(target.as_mut(), &image.bytes, &budget, index, events);
     let log_text = session.log.join("\n") + "\n";
     std::fs::write(&log_path, log_text).map_err(|e| RunnerError::io(&log_path, e))?;
@@ -407,7 +408,7 @@ mod tests {
     }
 
     fn budget() -> RunBudget {
-        RunBudget { max_cycles: 1_000_000, timeout: Duration::from_secs(5) }
+        RunBudget::new(1_000_000, Duration::from_secs(5), BudgetSource::RunConfig)
     }
 
     #[test]

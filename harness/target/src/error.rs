@@ -10,15 +10,18 @@ pub enum TargetError {
     /// The firmware did not finish within the cycle budget.
     #[error(
         "firmware still running after {cycles} cycles (budget {max_cycles}), at pc {pc:#010x} in {symbol}; \
-         if it needs longer raise [run] max-cycles, otherwise look for a hang there"
+         if it needs longer raise {setting}, otherwise look for a hang there"
     )]
-    CycleBudgetExceeded { cycles: u64, max_cycles: u64, pc: u32, symbol: String },
+    CycleBudgetExceeded { cycles: u64, max_cycles: u64, pc: u32, symbol: String, setting: &'static str },
     /// The firmware did not finish within the wall-time budget.
     #[error(
         "firmware still running after {seconds} s of wall time ({cycles} cycles), at pc {pc:#010x} in {symbol}; \
-         raise [run] timeout-s or reduce the workload"
+         raise {setting} or reduce the workload"
     )]
-    Timeout { seconds: u64, cycles: u64, pc: u32, symbol: String },
+    Timeout { seconds: u64, cycles: u64, pc: u32, symbol: String, setting: &'static str },
+    /// The run was asked to stop (Ctrl-C, SIGTERM) before the firmware finished.
+    #[error("stopped on request after {cycles} cycles")]
+    Stopped { cycles: u64 },
     /// The firmware hit a breakpoint other than semihosting.
     #[error("firmware hit breakpoint #{imm} at pc {pc:#010x} in {symbol}; remove it or run under a debugger")]
     Breakpoint { imm: u8, pc: u32, symbol: String },

@@ -51,6 +51,9 @@ impl BenchTarget for FakeTarget {
             return Err(TargetError::NotLoaded);
         }
         for step in &self.script {
+            if budget.stop.is_raised() {
+                return Err(TargetError::Stopped { cycles: 0 });
+            }
             match step {
                 FakeStep::Rtt { channel, bytes } => output(TargetOutput::Rtt { channel: *channel, bytes }),
                 FakeStep::Console(bytes) => output(TargetOutput::Console(bytes)),
@@ -68,6 +71,7 @@ impl BenchTarget for FakeTarget {
                         max_cycles: budget.max_cycles,
                         pc: *pc,
                         symbol: symbol.clone(),
+                        setting: budget.set_by.max_cycles_setting(),
                     });
                 }
             }
@@ -78,6 +82,7 @@ impl BenchTarget for FakeTarget {
             max_cycles: budget.max_cycles,
             pc: 0,
             symbol: "the end of the fake script".to_owned(),
+            setting: budget.set_by.max_cycles_setting(),
         })
     }
 
@@ -91,7 +96,7 @@ mod tests {
     use super::*;
 
     fn budget() -> RunBudget {
-        RunBudget { max_cycles: 1000, timeout: Duration::from_secs(1) }
+        RunBudget::new(1000, Duration::from_secs(1), crate::BudgetSource::RunConfig)
     }
 
     #[test]
@@ -129,5 +134,20 @@ mod tests {
         t.load(&[]).unwrap();
         let err = t.run(&budget(), &mut |_| {}).unwrap_err();
         assert!(err.to_string().contains("at pc 0x08000100 in spin"), "{err}");
+        assert!(err.to_string().contains("raise [run] max-cycles"), "{err}");
+        let mut flags = budget();
+        flags.set_by = crate::BudgetSource::CommandLine;
+        let err = t.run(&flags, &mut |_| {}).unwrap_err();
+        assert!(err.to_string().contains("raise --max-cycles,"), "{err}");
+    }
+
+    #[test]
+    fn a_raised_stop_flag_ends_the_run() {
+        let mut t = FakeTarget::new(vec![FakeStep::Console(b"x".to_vec()), FakeStep::Exit { code: 0, cycles: 1 }]);
+        t.load(&[]).unwrap();
+        let budget = budget();
+        budget.stop.raise(2);
+        assert!(matches!(t.run(&budget, &mut |_| {}), Err(TargetError::Stopped { .. })));
+        assert_eq!(budget.stop.signal(), Some(2));
     }
 }

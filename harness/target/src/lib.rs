@@ -15,6 +15,8 @@ mod memory;
 pub mod rtt;
 mod sim;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 pub use error::TargetError;
@@ -23,13 +25,92 @@ pub use memory::MemoryAccess;
 pub use sim::SimTarget;
 
 /// Limits on one firmware run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct RunBudget {
     /// Stop after this many core cycles (simulated cycles on the simulator).
     pub max_cycles: u64,
     /// Stop after this much wall time.
     pub timeout: Duration,
+    /// Where the user sets these limits, for the hint in a budget error.
+    pub set_by: BudgetSource,
+    /// Stop early when this is raised (Ctrl-C, SIGTERM).
+    pub stop: StopFlag,
 }
+
+impl RunBudget {
+    pub fn new(max_cycles: u64, timeout: Duration, set_by: BudgetSource) -> Self {
+        RunBudget { max_cycles, timeout, set_by, stop: StopFlag::new() }
+    }
+}
+
+/// Where a run's budget comes from, so a budget error names the knob to turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BudgetSource {
+    /// A run configuration's `[run]` table.
+    RunConfig,
+    /// `tinybench sim` flags.
+    CommandLine,
+}
+
+impl BudgetSource {
+    /// The setting that raises the cycle budget.
+    pub fn max_cycles_setting(self) -> &'static str {
+        match self {
+            BudgetSource::RunConfig => "[run] max-cycles",
+            BudgetSource::CommandLine => "--max-cycles",
+        }
+    }
+
+    /// The setting that raises the wall-time budget.
+    pub fn timeout_setting(self) -> &'static str {
+        match self {
+            BudgetSource::RunConfig => "[run] timeout-s",
+            BudgetSource::CommandLine => "--timeout-s",
+        }
+    }
+}
+
+/// A request to stop, shared between a signal handler and whatever runs.
+/// It holds the number of the signal that raised it (0: not raised), so the
+/// caller can exit with the conventional 128 + signal.
+#[derive(Debug, Clone, Default)]
+pub struct StopFlag(Arc<AtomicUsize>);
+
+impl StopFlag {
+    pub fn new() -> Self {
+        StopFlag::default()
+    }
+
+    /// The shared cell, for `signal_hook::flag::register_usize`.
+    pub fn cell(&self) -> Arc<AtomicUsize> {
+        Arc::clone(&self.0)
+    }
+
+    /// Raises the flag; `signal` is the signal number, or any nonzero value.
+    pub fn raise(&self, signal: usize) {
+        self.0.store(signal.max(1), Ordering::SeqCst);
+    }
+
+    pub fn is_raised(&self) -> bool {
+        self.0.load(Ordering::SeqCst) != 0
+    }
+
+    /// The signal number that raised the flag, if any.
+    pub fn signal(&self) -> Option<usize> {
+        match self.0.load(Ordering::SeqCst) {
+            0 => None,
+            n => Some(n),
+        }
+    }
+}
+
+impl PartialEq for StopFlag {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for StopFlag {}
 
 /// Something the running firmware produced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -62,6 +62,27 @@ impl SimTarget {
         &mut self.sim
     }
 
+    /// Passes on semihosting output and everything in the RTT up channels,
+    /// attaching to the RTT control block once the firmware has set it up.
+    fn pass_on_output(
+        &mut self,
+        rtt: &mut Option<Rtt>,
+        buf: &mut Vec<u8>,
+        output: &mut dyn FnMut(TargetOutput<'_>),
+    ) -> Result<(), TargetError> {
+        let console = self.sim.take_semihosting_output();
+        if !console.is_empty() {
+            output(TargetOutput::Console(&console));
+        }
+        if let (None, Some(address)) = (&rtt, self.rtt_address) {
+            *rtt = Rtt::attach(&mut SimMemory(&mut self.sim), address)?;
+        }
+        match rtt {
+            Some(rtt) => drain(&mut self.sim, rtt, buf, output),
+            None => Ok(()),
+        }
+    }
+
     fn where_now(&self) -> (u32, String) {
         let pc = self.sim.pc();
         (pc, self.sim.symbolize(pc).unwrap_or_else(|| "an unknown function".to_owned()))
@@ -120,17 +141,12 @@ impl BenchTarget for SimTarget {
         let mut rtt: Option<Rtt> = None;
         let mut buf = Vec::with_capacity(4096);
         loop {
-            let stop = self.sim.run(POLL_INSTRUCTIONS)?;
-            let console = self.sim.take_semihosting_output();
-            if !console.is_empty() {
-                output(TargetOutput::Console(&console));
-            }
-            if let (None, Some(address)) = (&rtt, self.rtt_address) {
-                rtt = Rtt::attach(&mut SimMemory(&mut self.sim), address)?;
-            }
-            if let Some(rtt) = &rtt {
-                drain(&mut self.sim, rtt, &mut buf, output)?;
-            }
+            let stop = self.sim.run(POLL_INSTRUCTIONS);
+            // What the program printed before a fault is the best clue to it:
+            // pass it on before the error.
+            let drained = self.pass_on_output(&mut rtt, &mut buf, output);
+            let stop = stop?;
+            drained?;
             match stop {
                 StopReason::Exited { code } => {
                     return Ok(RunOutcome {
@@ -147,14 +163,29 @@ impl BenchTarget for SimTarget {
                 StopReason::InstructionLimit => {}
             }
             let cycles = self.sim.cycles();
+            if budget.stop.is_raised() {
+                return Err(TargetError::Stopped { cycles });
+            }
             if cycles > budget.max_cycles {
                 let (pc, symbol) = self.where_now();
-                return Err(TargetError::CycleBudgetExceeded { cycles, max_cycles: budget.max_cycles, pc, symbol });
+                return Err(TargetError::CycleBudgetExceeded {
+                    cycles,
+                    max_cycles: budget.max_cycles,
+                    pc,
+                    symbol,
+                    setting: budget.set_by.max_cycles_setting(),
+                });
             }
             let now = Instant::now();
             if now.duration_since(started) > budget.timeout {
                 let (pc, symbol) = self.where_now();
-                return Err(TargetError::Timeout { seconds: budget.timeout.as_secs(), cycles, pc, symbol });
+                return Err(TargetError::Timeout {
+                    seconds: budget.timeout.as_secs(),
+                    cycles,
+                    pc,
+                    symbol,
+                    setting: budget.set_by.timeout_setting(),
+                });
             }
             if now.duration_since(last_progress) >= PROGRESS_EVERY {
                 last_progress = now;
