@@ -8,6 +8,19 @@ use crate::{SimError, Simulator};
 
 const PT_LOAD: u32 = 1;
 
+/// `len` bytes at `start` lie inside one of the board's memory regions.
+pub(crate) fn check_mapped(sim: &Simulator, what: &str, start: u32, len: u32) -> Result<(), SimError> {
+    if len == 0 || sim.mem.find(start, len).is_some() {
+        return Ok(());
+    }
+    Err(SimError::OutsideMemoryMap {
+        what: what.to_owned(),
+        start,
+        end: u64::from(start) + u64::from(len),
+        map: sim.memory_map(),
+    })
+}
+
 pub(crate) fn load(sim: &mut Simulator, data: &[u8]) -> Result<(Vec<(u32, u32)>, Symbols), SimError> {
     let file = ElfFile32::<Endianness>::parse(data).map_err(|e| SimError::Elf {
         reason: format!(
@@ -34,15 +47,21 @@ pub(crate) fn load(sim: &mut Simulator, data: &[u8]) -> Result<(Vec<(u32, u32)>,
         if ph.p_type(endian) != PT_LOAD {
             continue;
         }
-        let paddr = ph.p_paddr(endian);
-        let filesz = ph.p_filesz(endian);
+        let (paddr, filesz) = (ph.p_paddr(endian), ph.p_filesz(endian));
+        let (vaddr, memsz) = (ph.p_vaddr(endian), ph.p_memsz(endian));
+        // Where it is loaded (flash for initialized data) and where it runs
+        // (RAM for .data and .bss): both must exist on this board.
+        check_mapped(sim, &format!("segment {index} (load image)"), paddr, filesz)?;
+        check_mapped(sim, &format!("segment {index} (run-time addresses)"), vaddr, memsz)?;
         if filesz == 0 {
             continue;
         }
         let bytes = ph.data(endian, data).map_err(|()| SimError::Elf {
             reason: format!("segment {index} data lies outside the file; the ELF is truncated"),
         })?;
-        sim.write_memory(paddr, bytes).map_err(|_| SimError::SegmentDoesNotFit { index, addr: paddr, len: filesz })?;
+        sim.write_memory(paddr, bytes).map_err(|_| SimError::Elf {
+            reason: format!("segment {index} ({paddr:#010x}, {filesz} bytes) spans two memory regions"),
+        })?;
         segments.push((paddr, filesz));
     }
     let mut list = Vec::new();

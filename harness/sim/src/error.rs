@@ -37,11 +37,14 @@ pub enum SimError {
     #[error("cannot load ELF: {reason}")]
     Elf { reason: String },
 
+    /// The ELF needs memory the board does not have: it was linked for
+    /// another memory map (another board's memory.x).
     #[error(
-        "ELF segment {index} ({addr:#010x}, {len} bytes) does not fit in any configured memory region; \
-         check the board's memory map (flash/RAM start and size) against the firmware's memory.x"
+        "the ELF was linked for another memory map: {what} needs {start:#010x}..{end:#010x}, outside this board's \
+         memory ({map}); build it for this board (its memory.x comes from the board file) or run it with the board \
+         it was built for"
     )]
-    SegmentDoesNotFit { index: usize, addr: u32, len: u32 },
+    OutsideMemoryMap { what: String, start: u32, end: u64, map: String },
 
     #[error(
         "bad vector table at {vtor:#010x}: {reason}; make sure the ELF has a vector table at the start of flash (cortex-m-rt `.vector_table`)"

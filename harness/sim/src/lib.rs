@@ -305,6 +305,24 @@ impl Simulator {
         Ok(LoadedImage { entry: self.pc, initial_sp: self.r[13], segments })
     }
 
+    /// The board's regions in words, for messages: `flash 0x08000000..0x08200000, sram ...`.
+    pub fn memory_map(&self) -> String {
+        let regions: Vec<String> = self
+            .mem
+            .regions
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {:#010x}..{:#010x}",
+                    r.spec.name,
+                    r.spec.start,
+                    u64::from(r.spec.start) + u64::from(r.spec.size)
+                )
+            })
+            .collect();
+        regions.join(", ")
+    }
+
     /// Resets the core: registers, SCS, counters; SP and PC from the vector table at
     /// the start of the lowest flash region.
     pub fn reset(&mut self) -> Result<(), SimError> {
@@ -327,6 +345,9 @@ impl Simulator {
                 reason: format!("reset vector {pc:#010x} lacks the Thumb bit (bit 0)"),
             });
         }
+        // The initial stack pointer is one past the stack's top: the word
+        // below it must be memory, or the ELF was linked for another map.
+        elf::check_mapped(self, "the initial stack pointer (vector table word 0)", sp.wrapping_sub(4) & !3, 4)?;
         self.r[13] = sp & !3;
         self.initial_sp_hint = sp & !3;
         self.pc = pc & !1;

@@ -888,7 +888,46 @@ fn load_elf_writes_segments_and_resets() {
     // A segment outside every region is named in the error.
     let mut s = Simulator::new(config(CoreKind::CortexM4)).unwrap();
     match s.load_elf(&mini_elf(0x6000_0000, &image)) {
-        Err(SimError::SegmentDoesNotFit { index: 0, addr: 0x6000_0000, len: 0x204 }) => {}
+        Err(e @ SimError::OutsideMemoryMap { start: 0x6000_0000, end: 0x6000_0204, .. }) => {
+            let text = e.to_string();
+            assert!(text.starts_with("the ELF was linked for another memory map: segment 0"), "{text}");
+            assert!(text.contains("flash 0x08000000..0x08010000, ram 0x20000000..0x20010000"), "{text}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn an_elf_linked_for_a_bigger_ram_is_named() {
+    // Linked for 128 KiB of RAM; the board has 64 KiB: the stack top is unmapped.
+    let mut image = vec![0u8; 0x204];
+    image[0..4].copy_from_slice(&(RAM + 0x2_0000).to_le_bytes());
+    image[4..8].copy_from_slice(&(CODE | 1).to_le_bytes());
+    let mut s = Simulator::new(config(CoreKind::CortexM4)).unwrap();
+    match s.load_elf(&mini_elf(FLASH, &image)) {
+        Err(e @ SimError::OutsideMemoryMap { start: 0x2001_fffc, .. }) => {
+            assert!(e.to_string().contains("the initial stack pointer"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // A .bss-like segment (nothing in the file) beyond the RAM.
+    let mut image = vec![0u8; 0x204];
+    image[0..4].copy_from_slice(&STACK_TOP.to_le_bytes());
+    image[4..8].copy_from_slice(&(CODE | 1).to_le_bytes());
+    let mut elf = mini_elf(FLASH, &image);
+    // Second program header: PT_LOAD, no file bytes, 0x100 bytes at RAM + 64 KiB.
+    let bss = [1u32, 0, RAM + 0x1_0000, RAM + 0x1_0000, 0, 0x100, 6, 4];
+    let phnum_at = 44;
+    elf[phnum_at..phnum_at + 2].copy_from_slice(&2u16.to_le_bytes());
+    let second: Vec<u8> = bss.iter().flat_map(|v| v.to_le_bytes()).collect();
+    elf.splice(84..84, second);
+    // The first segment's file offset moves by the inserted header.
+    elf[56..60].copy_from_slice(&(84u32 + 32).to_le_bytes());
+    let mut s = Simulator::new(config(CoreKind::CortexM4)).unwrap();
+    match s.load_elf(&elf) {
+        Err(e @ SimError::OutsideMemoryMap { start: 0x2001_0000, end: 0x2001_0100, .. }) => {
+            assert!(e.to_string().contains("segment 1 (run-time addresses)"), "{e}");
+        }
         other => panic!("{other:?}"),
     }
 }
