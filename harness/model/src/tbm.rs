@@ -375,8 +375,8 @@ mod tests {
     #[test]
     fn every_layer_kind_round_trips_through_the_reader() {
         // The MLPerf KWS model covers conv, depthwise, pool, reshape, FC and softmax.
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../models/mlperf-tiny/kws/kws_ref_model.tflite");
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/mlperf-tiny/kws/kws_ref_model.tflite");
         let graph = crate::tflite::import(&std::fs::read(&path).unwrap(), &path, crate::Flavor::LiteRt).unwrap();
         let bytes = crate::compile(&graph).unwrap();
         let interp = crate::Interpreter::new(&bytes).unwrap();
@@ -423,6 +423,16 @@ mod tests {
         bytes[4] = 3;
         restamp(&mut bytes);
         assert_eq!(Model::parse(&bytes).unwrap_err(), TbmError::UnsupportedVersion { found: 3 });
+    }
+
+    #[test]
+    fn a_corrupted_header_length_has_its_own_message() {
+        let mut bytes = write(&example(), &crate::plan::plan(&example())).unwrap();
+        bytes[6] = 33;
+        let err = Model::parse(&bytes).unwrap_err();
+        assert_eq!(err, TbmError::HeaderLength { found: 33, expected: 32 });
+        let text = err.to_string();
+        assert!(text.contains("header says it is 33 bytes long") && !text.contains("version"), "{text}");
     }
 
     /// conv (int4 filter) -> RELU -> MAX_POOL: one fused group of three layers.

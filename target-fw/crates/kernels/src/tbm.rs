@@ -104,6 +104,11 @@ pub enum TbmError {
     UnsupportedVersion {
         found: u16,
     },
+    /// The header states a header length other than this version's.
+    HeaderLength {
+        found: u16,
+        expected: u16,
+    },
     /// The CRC-32 over the body does not match the header.
     ChecksumMismatch {
         stored: u32,
@@ -165,6 +170,11 @@ impl core::fmt::Display for TbmError {
                     ".tbm version {found} is not supported (this build reads {MIN_VERSION} to {VERSION}); re-import the model"
                 )
             }
+            TbmError::HeaderLength { found, expected } => write!(
+                f,
+                "model file is corrupt: its header says it is {found} bytes long, a .tbm header is {expected}; \
+                 re-import the model"
+            ),
             TbmError::ChecksumMismatch { stored, computed } => write!(
                 f,
                 "model file is corrupt: CRC-32 {computed:#010x} does not match the header's {stored:#010x}; re-import it"
@@ -342,8 +352,12 @@ impl<'a> Model<'a> {
             return Err(TbmError::BadMagic);
         }
         let version = u16_at(bytes, 4);
-        if !(MIN_VERSION..=VERSION).contains(&version) || usize::from(u16_at(bytes, 6)) != HEADER_LEN {
+        if !(MIN_VERSION..=VERSION).contains(&version) {
             return Err(TbmError::UnsupportedVersion { found: version });
+        }
+        let header_len = u16_at(bytes, 6);
+        if usize::from(header_len) != HEADER_LEN {
+            return Err(TbmError::HeaderLength { found: header_len, expected: HEADER_LEN as u16 });
         }
         let file_len = u32_at(bytes, 8) as usize;
         if bytes.len() < file_len {
