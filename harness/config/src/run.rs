@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::{Board, ConfigError, SourceFile};
@@ -47,7 +47,8 @@ pub struct SimPowerConfig {
 }
 
 /// How each case runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct RunSettings {
     /// Inferences run before timing starts (caches, branch predictors).
     pub warmup: u32,
@@ -74,7 +75,11 @@ pub struct ReportSettings {
 }
 
 /// One benchmark case: a workload built into its own firmware.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Serializable so the runner can hash a case and tell a changed case from
+/// one it already ran when resuming.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct CaseConfig {
     pub name: String,
     pub workload: Workload,
@@ -90,7 +95,8 @@ pub struct CaseConfig {
 /// A labeled test set for a model case: accuracy on all of it with the host
 /// engine, and on its first `target_samples` on the target (whose outputs
 /// must equal the host's byte for byte).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct AccuracyConfig {
     /// Raw int8 inputs back to back, in the model's input quantization.
     pub inputs: PathBuf,
@@ -100,7 +106,8 @@ pub struct AccuracyConfig {
 }
 
 /// Deliberate firmware failures (`self-test = "hang" | "fail"` in a case).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum SelfTest {
     /// The firmware never finishes: the run must stop at its budget.
     Hang,
@@ -117,11 +124,14 @@ impl SelfTest {
     }
 }
 
-/// What the firmware computes per inference.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the firmware computes per inference. Serialized with its
+/// `workload` name as `kind`, e.g. `{ kind = "conv2d-3x3", height = 16, .. }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", rename_all_fields = "kebab-case")]
 pub enum Workload {
     /// One int8 CONV_2D, 3x3 kernel, stride 1, SAME padding, per-channel
     /// requantization, on a synthetic input.
+    #[serde(rename = "conv2d-3x3")]
     Conv2d3x3 { height: u32, width: u32, in_channels: u32, out_channels: u32 },
     /// A whole model (`.tflite`, imported at run time, or `.tbm`).
     Model {
@@ -147,7 +157,8 @@ impl Workload {
 
 /// Which kernel implementation the firmware links. All give the same bytes;
 /// they differ in speed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum KernelSet {
     /// Plain loops, one layer at a time: the bit-exact reference.
     Reference,
@@ -168,7 +179,8 @@ impl KernelSet {
 }
 
 /// How a `.tflite` model's weights are stored in the firmware.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum WeightFormat {
     /// As in the model file.
     #[default]
@@ -925,6 +937,38 @@ out-channels = 8
         let cfg =
             Fixture::new().load(&RUN.replace("name = \"sim-m4\"", "name = \"sim-m4\"\nclock-hz = 80_000_000")).unwrap();
         assert_eq!(cfg.board.clock_hz, 80_000_000);
+    }
+
+    #[test]
+    fn case_config_serializes_with_kebab_case_keys() {
+        let f = Fixture::new();
+        for name in ["m.tbm", "x.bin", "y.bin"] {
+            std::fs::write(f.dir.path().join(name), b"x").unwrap();
+        }
+        let model = RUN.replace(
+            "workload = \"conv2d-3x3\"\ninput-shape = [8, 8, 4]\nout-channels = 8",
+            "workload = \"model\"\nmodel = \"m.tbm\"\naccuracy-inputs = \"x.bin\"\naccuracy-labels = \"y.bin\"\nkernels = \"simd\"",
+        );
+        let cfg = f.load(&model).unwrap();
+        let text = toml::to_string(&cfg.cases[0]).unwrap();
+        for line in [
+            "name = \"conv-small\"",
+            "kernels = \"simd\"",
+            "self-test",
+            "target-samples = 20",
+            "kind = \"model\"",
+            "weights = \"int8\"",
+        ] {
+            if line == "self-test" {
+                assert!(!text.contains(line), "None is left out: {text}");
+            } else {
+                assert!(text.contains(line), "{line} missing in {text}");
+            }
+        }
+        let conv = toml::to_string(&Fixture::new().load(RUN).unwrap().cases[0]).unwrap();
+        assert!(conv.contains("kind = \"conv2d-3x3\"") && conv.contains("in-channels = 4"), "{conv}");
+        let run = toml::to_string(&cfg.run).unwrap();
+        assert!(run.contains("max-cycles = 4000000000") && run.contains("timeout-s = 600"), "{run}");
     }
 
     #[test]
