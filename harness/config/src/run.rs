@@ -94,7 +94,8 @@ pub struct CaseConfig {
 
 /// A labeled test set for a model case: accuracy on all of it with the host
 /// engine, and on its first `target_samples` on the target (whose outputs
-/// must equal the host's byte for byte).
+/// must equal the host's byte for byte). `target_samples == 0` means accuracy
+/// on the host only: the runner builds no target subset.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct AccuracyConfig {
@@ -266,7 +267,7 @@ struct RawCase {
     /// Labeled test set: inputs and labels files.
     accuracy_inputs: Option<Spanned<String>>,
     accuracy_labels: Option<Spanned<String>>,
-    /// How many test samples the target also runs (default 20).
+    /// How many test samples the target also runs (default 20; 0: host only).
     target_accuracy_samples: Option<Spanned<u32>>,
 }
 
@@ -601,7 +602,7 @@ fn accuracy(
                 n.span(),
                 "case.target-accuracy-samples",
                 format!("{} samples would not fit a microcontroller's flash", n.get_ref()),
-                format!("use at most {MAX_TARGET_ACCURACY_SAMPLES}"),
+                format!("use 0..={MAX_TARGET_ACCURACY_SAMPLES} (0: accuracy on the host only)"),
             ));
         }
     };
@@ -930,6 +931,21 @@ out-channels = 8
         let conv = RUN
             .replace("out-channels = 8", "out-channels = 8\naccuracy-inputs = \"x.bin\"\naccuracy-labels = \"y.bin\"");
         assert!(f.error(&conv).contains("accuracy applies to workload \"model\" only"));
+    }
+
+    #[test]
+    fn zero_target_accuracy_samples_means_host_only() {
+        let f = Fixture::new();
+        for name in ["m.tbm", "x.bin", "y.bin"] {
+            std::fs::write(f.dir.path().join(name), b"x").unwrap();
+        }
+        let model = RUN.replace(
+            "workload = \"conv2d-3x3\"\ninput-shape = [8, 8, 4]\nout-channels = 8",
+            "workload = \"model\"\nmodel = \"m.tbm\"\naccuracy-inputs = \"x.bin\"\naccuracy-labels = \"y.bin\"\n\
+             target-accuracy-samples = 0",
+        );
+        let cfg = f.load(&model).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cfg.cases[0].accuracy.as_ref().map(|a| a.target_samples), Some(0));
     }
 
     #[test]
