@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::{Board, ConfigError, SourceFile};
+use crate::{Board, ConfigError, Core, SourceFile};
 
 /// A validated run configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -288,7 +288,7 @@ impl RunConfig {
             }
             board.clock_hz = *clock.get_ref();
         }
-        let target = validate_target(&source, &raw.target)?;
+        let target = validate_target(&source, &raw.target, &board)?;
         let power = validate_power(&source, &raw.power)?;
         let run = validate_run(&source, &raw.run)?;
         let cases = validate_cases(&source, &raw.case, dir)?;
@@ -356,8 +356,23 @@ fn available_boards(dir: &Path) -> Vec<String> {
     names
 }
 
-fn validate_target(source: &SourceFile, raw: &RawTarget) -> Result<TargetKind, ConfigError> {
+fn validate_target(source: &SourceFile, raw: &RawTarget, board: &Board) -> Result<TargetKind, ConfigError> {
     match raw.kind.get_ref().as_str() {
+        // A real board's firmware talks to its peripherals (clocks, caches,
+        // pins) that the simulator does not model: it would hang or misbehave.
+        "sim" if !board.simulated => Err(source.invalid(
+            raw.kind.span(),
+            "target.kind",
+            format!(
+                "board \"{}\" is a real board (simulated = false); the simulator has no model of its peripherals",
+                board.id
+            ),
+            format!(
+                "use the simulated {} board (board name = \"{}\"), or kind = \"probe-rs\" (arrives with the probe-rs backend)",
+                board.core,
+                simulated_board_for(board.core)
+            ),
+        )),
         "sim" => Ok(TargetKind::Sim),
         "probe-rs" => Err(source.invalid(
             raw.kind.span(),
@@ -371,6 +386,14 @@ fn validate_target(source: &SourceFile, raw: &RawTarget) -> Result<TargetKind, C
             format!("unknown target kind \"{other}\""),
             "use kind = \"sim\" (\"probe-rs\" is reserved for real boards)",
         )),
+    }
+}
+
+/// The shipped simulated board of a core.
+fn simulated_board_for(core: Core) -> &'static str {
+    match core {
+        Core::CortexM4 => "sim-m4",
+        Core::CortexM7 => "sim-m7",
     }
 }
 
@@ -718,6 +741,7 @@ mod tests {
 id = "sim-m4"
 core = "cortex-m4"
 clock-hz = 120_000_000
+simulated = true
 code-region = "flash"
 data-region = "sram"
 [[memory]]
@@ -825,6 +849,21 @@ out-channels = 8
     fn probe_rs_is_reserved() {
         let e = Fixture::new().error(&RUN.replace("kind = \"sim\"\n\n[power]", "kind = \"probe-rs\"\n\n[power]"));
         assert!(e.contains("target.kind: the probe-rs backend for real boards is not available"), "{e}");
+    }
+
+    #[test]
+    fn real_board_is_refused_on_the_simulator() {
+        let nucleo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/boards/nucleo-h743zi2.toml");
+        let text = RUN.replace("name = \"sim-m4\"", &format!("file = \"{}\"", nucleo.display()));
+        let e = Fixture::new().error(&text);
+        assert!(
+            e.starts_with(
+                "DIR/run.toml:5:8: target.kind: board \"nucleo-h743zi2\" is a real board (simulated = false); \
+                 the simulator has no model of its peripherals; use the simulated cortex-m7 board \
+                 (board name = \"sim-m7\"), or kind = \"probe-rs\""
+            ),
+            "{e}"
+        );
     }
 
     #[test]
