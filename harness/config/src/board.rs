@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::source::Required;
 use crate::{ConfigError, SourceFile};
 
 /// The CPU core of a board; selects the simulator's cycle model.
@@ -109,6 +110,48 @@ struct RawMemoryRegion {
     wait_states: u32,
 }
 
+/// What to say when a key serde requires is missing.
+const REQUIRED: &[Required] = &[
+    Required { key: "id", message: "missing key id", fix: "add id = \"<file name without .toml>\"" },
+    Required { key: "core", message: "missing key core", fix: "add core = \"cortex-m4\" or \"cortex-m7\"" },
+    Required {
+        key: "clock-hz",
+        message: "missing key clock-hz",
+        fix: "add the core clock in Hz, e.g. clock-hz = 120_000_000",
+    },
+    Required {
+        key: "code-region",
+        message: "missing key code-region",
+        fix: "add code-region = \"flash\" (the [[memory]] region the linker puts code in)",
+    },
+    Required {
+        key: "data-region",
+        message: "missing key data-region",
+        fix: "add data-region = \"sram\" (the RAM [[memory]] region for data and stack)",
+    },
+    Required {
+        key: "memory",
+        message: "missing tables [[memory]]",
+        fix: "add [[memory]] tables with name, kind, start and size-bytes",
+    },
+    Required { key: "memory.name", message: "missing key name", fix: "add name = \"sram\" to this [[memory]]" },
+    Required {
+        key: "memory.kind",
+        message: "missing key kind",
+        fix: "add kind = \"flash\" or \"ram\" to this [[memory]]",
+    },
+    Required {
+        key: "memory.start",
+        message: "missing key start",
+        fix: "add start = 0x2000_0000 (its first address) to this [[memory]]",
+    },
+    Required {
+        key: "memory.size-bytes",
+        message: "missing key size-bytes",
+        fix: "add size-bytes = 131_072 to this [[memory]]",
+    },
+];
+
 /// Highest core clock accepted; above this a typo (an extra zero) is likelier
 /// than a real microcontroller.
 const MAX_CLOCK_HZ: u64 = 2_000_000_000;
@@ -122,7 +165,7 @@ impl Board {
 
     /// Parses and validates an already loaded board file.
     pub fn from_source(source: &SourceFile) -> Result<Board, ConfigError> {
-        let raw: RawBoard = source.parse()?;
+        let raw: RawBoard = source.parse_with(REQUIRED)?;
         validate_id_matches_file_name(source, &raw)?;
         validate_clock(source, &raw)?;
         validate_regions(source, &raw)?;
@@ -363,6 +406,20 @@ size-bytes = 655_360
         let text = SIM_M4.replace("clock-hz = 120_000_000", "clock-hz = \"fast\"");
         let err = parse("sim-m4", &text).unwrap_err().to_string();
         assert!(err.starts_with("configs/boards/sim-m4.toml:4:12: clock-hz: invalid type"), "{err}");
+    }
+
+    #[test]
+    fn missing_keys_are_named() {
+        let err = parse("sim-m4", &SIM_M4.replace("core = \"cortex-m4\"\n", "")).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "configs/boards/sim-m4.toml: core: missing key core; add core = \"cortex-m4\" or \"cortex-m7\""
+        );
+        let err = parse("sim-m4", &SIM_M4.replace("start = 0x2000_0000\n", "")).unwrap_err().to_string();
+        assert!(
+            err.starts_with("configs/boards/sim-m4.toml:14:1: memory.start: missing key start; add start ="),
+            "{err}"
+        );
     }
 
     #[test]

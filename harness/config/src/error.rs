@@ -19,7 +19,8 @@ pub enum ConfigError {
         key: String,
         message: String,
     },
-    /// The file parsed but a value breaks a rule (a named validation).
+    /// A required key or table is missing, or a value breaks a rule (a
+    /// named validation). `line` 0: about the whole file (a missing table).
     #[error("{}{}: {key}: {message}; {fix}", path.display(), place(*line, *column))]
     Invalid {
         path: PathBuf,

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use crate::source::Required;
 use crate::{Board, ConfigError, Core, SourceFile};
 
 /// A validated run configuration.
@@ -271,6 +272,41 @@ struct RawCase {
     target_accuracy_samples: Option<Spanned<u32>>,
 }
 
+/// What to say when a key serde requires is missing.
+const REQUIRED: &[Required] = &[
+    Required {
+        key: "board",
+        message: "missing table [board]",
+        fix: "add [board] with name = \"sim-m4\" (looks up boards/sim-m4.toml next to this file) \
+              or file = \"path/to/board.toml\"",
+    },
+    Required {
+        key: "target",
+        message: "missing table [target]",
+        fix: "add [target] with kind = \"sim\" (the built-in simulator)",
+    },
+    Required {
+        key: "power",
+        message: "missing table [power]",
+        fix: "add [power] with kind = \"sim\" (a modeled supply), supply-mv, run-current-ma and sleep-current-ma",
+    },
+    Required {
+        key: "target.kind",
+        message: "missing key kind",
+        fix: "add kind = \"sim\" under [target] (the built-in simulator)",
+    },
+    Required {
+        key: "power.kind",
+        message: "missing key kind",
+        fix: "add kind = \"sim\" under [power] (a modeled supply)",
+    },
+    Required {
+        key: "case.name",
+        message: "missing key name",
+        fix: "add name = \"...\" to the [[case]] (it names the case's firmware build and report folder)",
+    },
+];
+
 /// Largest conv dimension accepted: keeps buffers within small-MCU RAM and
 /// the per-inference MAC count within a u32.
 const MAX_CONV_DIM: u32 = 1024;
@@ -279,7 +315,7 @@ impl RunConfig {
     /// Reads and validates a run configuration and the board file it names.
     pub fn from_file(path: &Path) -> Result<RunConfig, ConfigError> {
         let source = SourceFile::read(path)?;
-        let raw: RawRunConfig = source.parse()?;
+        let raw: RawRunConfig = source.parse_with(REQUIRED)?;
         let dir = path.parent().unwrap_or(Path::new("."));
         let mut board = load_board(&source, dir, &raw.board)?;
         if let Some(clock) = &raw.board.clock_hz {
@@ -882,6 +918,31 @@ out-channels = 8
     fn missing_power_key() {
         let e = Fixture::new().error(&RUN.replace("supply-mv = 1800\n", ""));
         assert!(e.contains("power: power.supply-mv is missing; add supply-mv = 3300 under [power]"), "{e}");
+    }
+
+    #[test]
+    fn missing_table_is_named() {
+        let power = "[power]\nkind = \"sim\"\nsupply-mv = 1800\nrun-current-ma = 12.5\nsleep-current-ma = 0.02\n";
+        let no_power = RUN.replace(power, "");
+        assert_ne!(no_power, RUN);
+        let e = Fixture::new().error(&no_power);
+        assert!(
+            e.starts_with(
+                "DIR/run.toml: power: missing table [power]; add [power] with kind = \"sim\" (a modeled supply)"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn missing_key_is_named_with_its_table() {
+        let e = Fixture::new().error(&RUN.replace("[target]\nkind = \"sim\"", "[target]"));
+        assert_eq!(
+            e,
+            "DIR/run.toml:4:1: target.kind: missing key kind; add kind = \"sim\" under [target] (the built-in simulator)"
+        );
+        let e = Fixture::new().error(&RUN.replace("name = \"conv-small\"\n", ""));
+        assert!(e.starts_with("DIR/run.toml:17:1: case.name: missing key name; add name = "), "{e}");
     }
 
     #[test]

@@ -23,8 +23,17 @@ impl SourceFile {
 
     /// Parses the whole file into `T` (a `Raw*` type that denies unknown keys).
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
+        self.parse_with(&[])
+    }
+
+    /// [`parse`](Self::parse), with what to say about each required key
+    /// that may be missing.
+    pub(crate) fn parse_with<T: DeserializeOwned>(&self, required: &[Required]) -> Result<T, ConfigError> {
         toml::from_str(&self.text).map_err(|e| {
             let span = e.span().unwrap_or(0..0);
+            if let Some(field) = e.message().strip_prefix("missing field `").and_then(|m| m.strip_suffix('`')) {
+                return self.missing(span, field, required);
+            }
             let (line, column) = self.line_column(span.start);
             ConfigError::Parse {
                 path: self.path.clone(),
@@ -34,6 +43,27 @@ impl SourceFile {
                 message: one_line(e.message()),
             }
         })
+    }
+
+    /// serde's `missing field` names only the field: the span says whose.
+    /// It is empty for the document itself, else the table's header (or the
+    /// braces of an inline table).
+    fn missing(&self, span: Range<usize>, field: &str, required: &[Required]) -> ConfigError {
+        let table = (!span.is_empty()).then(|| self.key_at(span.clone()));
+        let key = table.as_ref().map_or_else(|| field.to_owned(), |t| format!("{t}.{field}"));
+        let (message, fix) = match required.iter().find(|r| r.key == key) {
+            Some(r) => (r.message.to_owned(), r.fix.to_owned()),
+            None => (
+                format!("missing key {field}"),
+                match &table {
+                    Some(t) => format!("add {field} under [{t}]"),
+                    None => format!("add {field} at the top of the file"),
+                },
+            ),
+        };
+        // The document has no line of its own: say the file only.
+        let (line, column) = if table.is_some() { self.line_column(span.start) } else { (0, 0) };
+        ConfigError::Invalid { path: self.path.clone(), line, column, key, message, fix }
     }
 
     /// 1-based line and column of a byte offset.
@@ -132,6 +162,15 @@ impl SourceFile {
     }
 }
 
+/// A key serde requires, and what to tell a user whose file lacks it.
+pub(crate) struct Required {
+    /// Dotted key path: `power`, `target.kind`, `memory.start`.
+    pub key: &'static str,
+    /// E.g. `missing table [power]`.
+    pub message: &'static str,
+    pub fix: &'static str,
+}
+
 fn table_header(trimmed: &str) -> Option<String> {
     let inner = trimmed
         .strip_prefix("[[")
@@ -174,6 +213,35 @@ mod tests {
         let f = file("[[case]]\nname = \"a\"\n[[case]]\nbogus = 1\n");
         let at = f.text.find("bogus").unwrap();
         assert_eq!(f.key_at(at..at + 5), "case.bogus");
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Doc {
+        top: u32,
+        t: Table,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Table {
+        k: u32,
+    }
+
+    #[test]
+    fn missing_keys_are_named_by_their_table() {
+        let required = [Required { key: "t", message: "missing table [t]", fix: "add [t] with k = 1" }];
+        let e = file("top = 1\n").parse_with::<Doc>(&required).unwrap_err().to_string();
+        assert_eq!(e, "x.toml: t: missing table [t]; add [t] with k = 1");
+        let e = file("[t]\nk = 1\n").parse_with::<Doc>(&required).unwrap_err().to_string();
+        assert_eq!(e, "x.toml: top: missing key top; add top at the top of the file");
+        let e = file("top = 1\n\n[t]\nj = 2\n").parse::<Doc>().unwrap_err().to_string();
+        assert!(e.starts_with("x.toml:4:1: t.j: unknown field `j`"), "{e}");
+        let e = file("top = 1\n\n[t]\n").parse::<Doc>().unwrap_err().to_string();
+        assert_eq!(e, "x.toml:3:1: t.k: missing key k; add k under [t]");
+        let e = file("top = 1\nt = {}\n").parse::<Doc>().unwrap_err().to_string();
+        assert_eq!(e, "x.toml:2:5: t.k: missing key k; add k under [t]");
     }
 
     #[test]
