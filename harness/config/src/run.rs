@@ -503,27 +503,23 @@ fn validate_cases(source: &SourceFile, raw: &[RawCase], dir: &Path) -> Result<Ve
         ));
     }
     let mut cases: Vec<CaseConfig> = Vec::with_capacity(raw.len());
+    let mut seen: Vec<(String, String)> = Vec::with_capacity(raw.len());
     for c in raw {
         let name = c.name.get_ref();
-        let name_ok = !name.is_empty()
-            && name.len() <= 64
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-        if !name_ok {
+        if let Err(message) = check_case_name(name) {
             return Err(source.invalid(
                 c.name.span(),
                 "case.name",
-                format!("case name \"{name}\" must be 1-64 letters, digits, '-', '_' or '.'"),
-                "rename the case (it names the firmware build and report rows)",
+                message,
+                "rename the case (it names the case's folder, firmware build and report rows)",
             ));
         }
-        if cases.iter().any(|k| &k.name == name) {
-            return Err(source.invalid(
-                c.name.span(),
-                "case.name",
-                format!("two cases are named \"{name}\""),
-                "give each case its own name",
-            ));
+        let (line, column) = source.line_column(c.name.span().start);
+        let place = format!("the [[case]] at {line}:{column}");
+        if let Some(message) = duplicate_name(&seen, name) {
+            return Err(source.invalid(c.name.span(), "case.name", message, "give each case its own name"));
         }
+        seen.push((name.clone(), place));
         let workload = match c.workload.get_ref().as_str() {
             "conv2d-3x3" => conv_workload(source, c)?,
             "model" => model_workload(source, c, dir)?,
@@ -578,6 +574,42 @@ fn validate_cases(source: &SourceFile, raw: &[RawCase], dir: &Path) -> Result<Ve
         });
     }
     Ok(cases)
+}
+
+/// Longest case name: it becomes a folder name and part of file names.
+const MAX_CASE_NAME: usize = 64;
+
+/// A case name must be a plain file name: it names the case's report folder
+/// and firmware build. Returns why it is not.
+fn check_case_name(name: &str) -> Result<(), String> {
+    let plain = (1..=MAX_CASE_NAME).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if !plain {
+        return Err(format!("case name \"{name}\" must be 1-{MAX_CASE_NAME} letters, digits, '-', '_' or '.'"));
+    }
+    if name.starts_with('.') {
+        // "." and ".." are not folders of their own; ".x" is a hidden one.
+        return Err(format!(
+            "case name \"{name}\" starts with '.': as a folder name it would be the current or parent folder, \
+             or hidden"
+        ));
+    }
+    Ok(())
+}
+
+/// Why `name` may not join `seen` (name, where it is): names become folder
+/// names, and case-insensitive file systems (macOS, Windows) would merge
+/// "Int8" and "int8".
+fn duplicate_name(seen: &[(String, String)], name: &str) -> Option<String> {
+    let (other, place) = seen.iter().find(|(other, _)| other.eq_ignore_ascii_case(name))?;
+    Some(if other == name {
+        format!("two cases are named \"{name}\" (this one and {place})")
+    } else {
+        format!(
+            "case names \"{name}\" and \"{other}\" ({place}) differ only in letter case; \
+             as folder names they collide on case-insensitive file systems"
+        )
+    })
 }
 
 /// Keys that belong to one workload kind only.
@@ -954,7 +986,48 @@ out-channels = 8
     #[test]
     fn duplicate_case_names() {
         let twice = format!("{RUN}\n[[case]]\nname = \"conv-small\"\nworkload = \"conv2d-3x3\"\n");
-        assert!(Fixture::new().error(&twice).contains("two cases are named \"conv-small\""));
+        let e = Fixture::new().error(&twice);
+        assert!(
+            e.contains(":24:8: case.name: two cases are named \"conv-small\" (this one and the [[case]] at 18:8)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn case_names_are_plain_file_names() {
+        let f = Fixture::new();
+        for bad in [".", "..", ".hidden"] {
+            let e = f.error(&RUN.replace("name = \"conv-small\"", &format!("name = \"{bad}\"")));
+            assert!(
+                e.starts_with(&format!(
+                    "DIR/run.toml:18:8: case.name: case name \"{bad}\" starts with '.': as a folder name"
+                )),
+                "{e}"
+            );
+            assert!(
+                e.ends_with("; rename the case (it names the case's folder, firmware build and report rows)"),
+                "{e}"
+            );
+        }
+        for bad in ["", "a/b", "x y", &"n".repeat(65)] {
+            let e = f.error(&RUN.replace("name = \"conv-small\"", &format!("name = \"{bad}\"")));
+            assert!(e.contains("must be 1-64 letters, digits, '-', '_' or '.'"), "{e}");
+        }
+        for good in ["a.b", "x..y", "int8_v2.", &"n".repeat(64)] {
+            f.load(&RUN.replace("name = \"conv-small\"", &format!("name = \"{good}\""))).unwrap();
+        }
+    }
+
+    #[test]
+    fn case_names_differing_only_in_case_are_refused() {
+        let text = format!("{RUN}\n[[case]]\nname = \"Conv-Small\"\nworkload = \"conv2d-3x3\"\n");
+        let e = Fixture::new().error(&text);
+        assert_eq!(
+            e,
+            "DIR/run.toml:24:8: case.name: case names \"Conv-Small\" and \"conv-small\" (the [[case]] at 18:8) \
+             differ only in letter case; as folder names they collide on case-insensitive file systems; \
+             give each case its own name"
+        );
     }
 
     #[test]
