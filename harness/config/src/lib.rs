@@ -9,6 +9,7 @@
 
 mod board;
 mod builtin;
+mod cases;
 mod error;
 mod run;
 mod source;

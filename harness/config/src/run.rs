@@ -1,11 +1,13 @@
 //! Run configurations: `configs/<name>.toml` — which board, which target
 //! backend, which power source, how to run, and the benchmark cases.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use crate::cases::{self, Expanded, RawCase, RawCaseKeys};
 use crate::source::Required;
 use crate::{Board, ConfigError, Core, SourceFile};
 
@@ -201,8 +203,11 @@ struct RawRunConfig {
     run: RawRun,
     #[serde(default)]
     report: RawReport,
+    /// Keys every case starts from.
     #[serde(default)]
-    case: Vec<RawCase>,
+    defaults: RawCaseKeys,
+    #[serde(default)]
+    case: Vec<Spanned<RawCase>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -244,32 +249,6 @@ struct RawRun {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawReport {
     out_dir: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawCase {
-    name: Spanned<String>,
-    workload: Spanned<String>,
-    kernels: Option<Spanned<String>>,
-    /// `[height, width, channels]` of the input tensor.
-    input_shape: Option<Spanned<Vec<u32>>>,
-    out_channels: Option<Spanned<u32>>,
-    seed: Option<u32>,
-    self_test: Option<Spanned<String>>,
-    /// Model file (`.tflite` or `.tbm`), relative to the config file.
-    model: Option<Spanned<String>>,
-    /// Raw int8 input samples, relative to the config file.
-    input: Option<Spanned<String>>,
-    /// Index of the input sample to run.
-    sample: Option<Spanned<u32>>,
-    /// `int8` or `int4` weight storage for a `.tflite` model.
-    weights: Option<Spanned<String>>,
-    /// Labeled test set: inputs and labels files.
-    accuracy_inputs: Option<Spanned<String>>,
-    accuracy_labels: Option<Spanned<String>>,
-    /// How many test samples the target also runs (default 20; 0: host only).
-    target_accuracy_samples: Option<Spanned<u32>>,
 }
 
 /// What to say when a key serde requires is missing.
@@ -327,7 +306,7 @@ impl RunConfig {
         let target = validate_target(&source, &raw.target, &board)?;
         let power = validate_power(&source, &raw.power)?;
         let run = validate_run(&source, &raw.run)?;
-        let cases = validate_cases(&source, &raw.case, dir)?;
+        let cases = validate_cases(&source, &cases::expand(&raw.defaults, &raw.case), dir)?;
         let report = ReportSettings { out_dir: raw.report.out_dir.map(|d| dir.join(d)) };
         Ok(RunConfig {
             path: path.to_owned(),
@@ -494,86 +473,148 @@ fn validate_run(source: &SourceFile, raw: &RawRun) -> Result<RunSettings, Config
     Ok(RunSettings { warmup: raw.warmup.unwrap_or(defaults.warmup), iterations, max_cycles, timeout_s })
 }
 
-fn validate_cases(source: &SourceFile, raw: &[RawCase], dir: &Path) -> Result<Vec<CaseConfig>, ConfigError> {
-    if raw.is_empty() {
+fn validate_cases(source: &SourceFile, expanded: &[Expanded], dir: &Path) -> Result<Vec<CaseConfig>, ConfigError> {
+    if expanded.is_empty() {
         return Err(source.invalid_here(
             "case",
             "no benchmark cases",
             "add a [[case]] with name and workload = \"conv2d-3x3\"",
         ));
     }
-    let mut cases: Vec<CaseConfig> = Vec::with_capacity(raw.len());
-    let mut seen: Vec<(String, String)> = Vec::with_capacity(raw.len());
-    for c in raw {
-        let name = c.name.get_ref();
+    let mut cases: Vec<CaseConfig> = Vec::with_capacity(expanded.len());
+    let mut seen: Vec<(String, String)> = Vec::with_capacity(expanded.len());
+    for case in expanded {
+        let cx = CaseCx { source, case, dir };
+        let name = case.name.get_ref();
         if let Err(message) = check_case_name(name) {
-            return Err(source.invalid(
-                c.name.span(),
-                "case.name",
-                message,
-                "rename the case (it names the case's folder, firmware build and report rows)",
-            ));
+            return Err(
+                cx.name_error(message, "rename the case (it names the case's folder, firmware build and report rows)")
+            );
         }
-        let (line, column) = source.line_column(c.name.span().start);
-        let place = format!("the [[case]] at {line}:{column}");
         if let Some(message) = duplicate_name(&seen, name) {
-            return Err(source.invalid(c.name.span(), "case.name", message, "give each case its own name"));
+            return Err(cx.name_error(message, "give each case its own name"));
         }
-        seen.push((name.clone(), place));
-        let workload = match c.workload.get_ref().as_str() {
-            "conv2d-3x3" => conv_workload(source, c)?,
-            "model" => model_workload(source, c, dir)?,
-            other => {
-                return Err(source.invalid(
-                    c.workload.span(),
-                    "case.workload",
-                    format!("unknown workload \"{other}\""),
-                    "use workload = \"conv2d-3x3\" or \"model\"",
-                ));
-            }
-        };
-        let kernels = match &c.kernels {
-            None => KernelSet::Reference,
-            Some(k) => match k.get_ref().as_str() {
-                "reference" => KernelSet::Reference,
-                "fused" => KernelSet::Fused,
-                "simd" => KernelSet::Simd,
-                other => {
-                    return Err(source.invalid(
-                        k.span(),
-                        "case.kernels",
-                        format!("unknown kernel set \"{other}\""),
-                        "use kernels = \"reference\", \"fused\" or \"simd\"",
-                    ));
-                }
-            },
-        };
-        let self_test = match &c.self_test {
-            None => None,
-            Some(t) => match t.get_ref().as_str() {
-                "hang" => Some(SelfTest::Hang),
-                "fail" => Some(SelfTest::Fail),
-                other => {
-                    return Err(source.invalid(
-                        t.span(),
-                        "case.self-test",
-                        format!("unknown self-test \"{other}\""),
-                        "use self-test = \"hang\" or \"fail\", or remove the key",
-                    ));
-                }
-            },
-        };
-        let accuracy = accuracy(source, c, dir, &workload)?;
-        cases.push(CaseConfig {
-            name: name.clone(),
-            workload,
-            kernels,
-            seed: c.seed.unwrap_or(1),
-            self_test,
-            accuracy,
-        });
+        seen.push((name.clone(), case.place(source)));
+        cases.push(validate_case(&cx)?);
     }
     Ok(cases)
+}
+
+/// One expanded case under validation: errors name the table each key came
+/// from (the case's own, or `[defaults]`).
+struct CaseCx<'a> {
+    source: &'a SourceFile,
+    case: &'a Expanded,
+    /// The config file's folder: relative paths start here.
+    dir: &'a Path,
+}
+
+impl CaseCx<'_> {
+    fn keys(&self) -> &RawCaseKeys {
+        &self.case.keys
+    }
+
+    /// A bad value of `key` at `span`.
+    fn invalid(
+        &self,
+        span: Range<usize>,
+        key: &str,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> ConfigError {
+        let message = match self.case.context(key) {
+            Some(context) => format!("{context}: {}", message.into()),
+            None => message.into(),
+        };
+        self.source.invalid(span, &self.case.key_path(key), message, fix)
+    }
+
+    /// `key` is needed but absent: point at the case's table.
+    fn missing(&self, key: &str, message: impl Into<String>, fix: impl Into<String>) -> ConfigError {
+        self.invalid(self.case.header.clone(), key, message, fix)
+    }
+
+    fn name_error(&self, message: String, fix: &str) -> ConfigError {
+        self.source.invalid(self.case.name.span(), &format!("{}.name", self.case.table), message, fix)
+    }
+
+    /// `value` as a path relative to the config file; the file must exist.
+    fn existing_file(&self, value: &Spanned<String>, key: &str) -> Result<PathBuf, ConfigError> {
+        let path = self.dir.join(value.get_ref());
+        if path.is_file() {
+            Ok(path)
+        } else {
+            Err(self.invalid(
+                value.span(),
+                key,
+                format!("file {} not found", path.display()),
+                "give a path relative to this config file",
+            ))
+        }
+    }
+}
+
+fn validate_case(cx: &CaseCx) -> Result<CaseConfig, ConfigError> {
+    let c = cx.keys();
+    let Some(workload) = &c.workload else {
+        return Err(cx.missing(
+            "workload",
+            "no workload",
+            "add workload = \"conv2d-3x3\" or \"model\" to the case or to [defaults]",
+        ));
+    };
+    let workload = match workload.get_ref().as_str() {
+        "conv2d-3x3" => conv_workload(cx)?,
+        "model" => model_workload(cx)?,
+        other => {
+            return Err(cx.invalid(
+                workload.span(),
+                "workload",
+                format!("unknown workload \"{other}\""),
+                "use workload = \"conv2d-3x3\" or \"model\"",
+            ));
+        }
+    };
+    let kernels = match &c.kernels {
+        None => KernelSet::Reference,
+        Some(k) => match k.get_ref().as_str() {
+            "reference" => KernelSet::Reference,
+            "fused" => KernelSet::Fused,
+            "simd" => KernelSet::Simd,
+            other => {
+                return Err(cx.invalid(
+                    k.span(),
+                    "kernels",
+                    format!("unknown kernel set \"{other}\""),
+                    "use kernels = \"reference\", \"fused\" or \"simd\"",
+                ));
+            }
+        },
+    };
+    let self_test = match &c.self_test {
+        None => None,
+        Some(t) => match t.get_ref().as_str() {
+            "hang" => Some(SelfTest::Hang),
+            "fail" => Some(SelfTest::Fail),
+            other => {
+                return Err(cx.invalid(
+                    t.span(),
+                    "self-test",
+                    format!("unknown self-test \"{other}\""),
+                    "use self-test = \"hang\" or \"fail\", or remove the key",
+                ));
+            }
+        },
+    };
+    let accuracy = accuracy(cx, &workload)?;
+    Ok(CaseConfig {
+        name: cx.case.name.get_ref().clone(),
+        workload,
+        kernels,
+        seed: c.seed.as_ref().map_or(1, |s| *s.get_ref()),
+        self_test,
+        accuracy,
+    })
 }
 
 /// Longest case name: it becomes a folder name and part of file names.
@@ -613,17 +654,13 @@ fn duplicate_name(seen: &[(String, String)], name: &str) -> Option<String> {
 }
 
 /// Keys that belong to one workload kind only.
-fn refuse_foreign_keys(
-    source: &SourceFile,
-    c: &RawCase,
-    keys: &[(&str, Option<std::ops::Range<usize>>)],
-) -> Result<(), ConfigError> {
+fn refuse_foreign_keys(cx: &CaseCx, workload: &str, keys: &[(&str, Option<Range<usize>>)]) -> Result<(), ConfigError> {
     for (key, span) in keys {
         if let Some(span) = span {
-            return Err(source.invalid(
+            return Err(cx.invalid(
                 span.clone(),
-                &format!("case.{key}"),
-                format!("{key} does not apply to workload \"{}\"", c.workload.get_ref()),
+                key,
+                format!("{key} does not apply to workload \"{workload}\""),
                 "remove it, or change the workload",
             ));
         }
@@ -631,36 +668,18 @@ fn refuse_foreign_keys(
     Ok(())
 }
 
-fn existing_file(source: &SourceFile, dir: &Path, value: &Spanned<String>, key: &str) -> Result<PathBuf, ConfigError> {
-    let path = dir.join(value.get_ref());
-    if path.is_file() {
-        Ok(path)
-    } else {
-        Err(source.invalid(
-            value.span(),
-            key,
-            format!("file {} not found", path.display()),
-            "give a path relative to this config file",
-        ))
-    }
-}
-
 /// Largest target-side evaluation subset: its inputs are linked into the
 /// firmware's flash.
 const MAX_TARGET_ACCURACY_SAMPLES: u32 = 1000;
 
-fn accuracy(
-    source: &SourceFile,
-    c: &RawCase,
-    dir: &Path,
-    workload: &Workload,
-) -> Result<Option<AccuracyConfig>, ConfigError> {
+fn accuracy(cx: &CaseCx, workload: &Workload) -> Result<Option<AccuracyConfig>, ConfigError> {
+    let c = cx.keys();
     let (inputs, labels) = match (&c.accuracy_inputs, &c.accuracy_labels) {
         (None, None) => {
             if let Some(n) = &c.target_accuracy_samples {
-                return Err(source.invalid(
+                return Err(cx.invalid(
                     n.span(),
-                    "case.target-accuracy-samples",
+                    "target-accuracy-samples",
                     "target-accuracy-samples needs a test set",
                     "add accuracy-inputs and accuracy-labels, or remove it",
                 ));
@@ -668,19 +687,27 @@ fn accuracy(
             return Ok(None);
         }
         (Some(i), Some(l)) => (i, l),
-        (Some(i), None) | (None, Some(i)) => {
-            return Err(source.invalid(
+        (Some(i), None) => {
+            return Err(cx.invalid(
                 i.span(),
-                "case.accuracy-inputs",
+                "accuracy-inputs",
+                "accuracy needs both accuracy-inputs and accuracy-labels",
+                "give both files (raw int8 inputs back to back; one label byte per sample)",
+            ));
+        }
+        (None, Some(l)) => {
+            return Err(cx.invalid(
+                l.span(),
+                "accuracy-labels",
                 "accuracy needs both accuracy-inputs and accuracy-labels",
                 "give both files (raw int8 inputs back to back; one label byte per sample)",
             ));
         }
     };
     if !matches!(workload, Workload::Model { .. }) {
-        return Err(source.invalid(
+        return Err(cx.invalid(
             inputs.span(),
-            "case.accuracy-inputs",
+            "accuracy-inputs",
             "accuracy applies to workload \"model\" only",
             "remove the accuracy keys or use a model workload",
         ));
@@ -689,44 +716,44 @@ fn accuracy(
         None => 20,
         Some(n) if *n.get_ref() <= MAX_TARGET_ACCURACY_SAMPLES => *n.get_ref(),
         Some(n) => {
-            return Err(source.invalid(
+            return Err(cx.invalid(
                 n.span(),
-                "case.target-accuracy-samples",
+                "target-accuracy-samples",
                 format!("{} samples would not fit a microcontroller's flash", n.get_ref()),
                 format!("use 0..={MAX_TARGET_ACCURACY_SAMPLES} (0: accuracy on the host only)"),
             ));
         }
     };
     Ok(Some(AccuracyConfig {
-        inputs: existing_file(source, dir, inputs, "case.accuracy-inputs")?,
-        labels: existing_file(source, dir, labels, "case.accuracy-labels")?,
+        inputs: cx.existing_file(inputs, "accuracy-inputs")?,
+        labels: cx.existing_file(labels, "accuracy-labels")?,
         target_samples,
     }))
 }
 
-fn model_workload(source: &SourceFile, c: &RawCase, dir: &Path) -> Result<Workload, ConfigError> {
+fn model_workload(cx: &CaseCx) -> Result<Workload, ConfigError> {
+    let c = cx.keys();
     refuse_foreign_keys(
-        source,
-        c,
+        cx,
+        "model",
         &[
             ("input-shape", c.input_shape.as_ref().map(|s| s.span())),
             ("out-channels", c.out_channels.as_ref().map(|s| s.span())),
         ],
     )?;
     let Some(model) = &c.model else {
-        return Err(source.invalid(
-            c.workload.span(),
-            "case.model",
+        return Err(cx.missing(
+            "model",
             "workload \"model\" needs a model file",
             "add model = \"path/to/model.tflite\" (or a .tbm) to the case",
         ));
     };
-    let path = existing_file(source, dir, model, "case.model")?;
-    let input = c.input.as_ref().map(|i| existing_file(source, dir, i, "case.input")).transpose()?;
+    let path = cx.existing_file(model, "model")?;
+    let input = c.input.as_ref().map(|i| cx.existing_file(i, "input")).transpose()?;
     if let (None, Some(sample)) = (&input, &c.sample) {
-        return Err(source.invalid(
+        return Err(cx.invalid(
             sample.span(),
-            "case.sample",
+            "sample",
             "sample needs an input file",
             "add input = \"samples.bin\" or remove sample",
         ));
@@ -737,9 +764,9 @@ fn model_workload(source: &SourceFile, c: &RawCase, dir: &Path) -> Result<Worklo
             "int8" => WeightFormat::Int8,
             "int4" => WeightFormat::Int4,
             other => {
-                return Err(source.invalid(
+                return Err(cx.invalid(
                     w.span(),
-                    "case.weights",
+                    "weights",
                     format!("unknown weight format \"{other}\""),
                     "use weights = \"int8\" or \"int4\"",
                 ));
@@ -749,10 +776,11 @@ fn model_workload(source: &SourceFile, c: &RawCase, dir: &Path) -> Result<Worklo
     Ok(Workload::Model { path, input, sample: c.sample.as_ref().map_or(0, |s| *s.get_ref()), weights })
 }
 
-fn conv_workload(source: &SourceFile, c: &RawCase) -> Result<Workload, ConfigError> {
+fn conv_workload(cx: &CaseCx) -> Result<Workload, ConfigError> {
+    let c = cx.keys();
     refuse_foreign_keys(
-        source,
-        c,
+        cx,
+        "conv2d-3x3",
         &[
             ("model", c.model.as_ref().map(|s| s.span())),
             ("input", c.input.as_ref().map(|s| s.span())),
@@ -765,9 +793,9 @@ fn conv_workload(source: &SourceFile, c: &RawCase) -> Result<Workload, ConfigErr
         Some(shape) => match shape.get_ref().as_slice() {
             &[h, w, ch] if [h, w, ch].iter().all(|&d| (1..=MAX_CONV_DIM).contains(&d)) => (h, w, ch),
             _ => {
-                return Err(source.invalid(
+                return Err(cx.invalid(
                     shape.span(),
-                    "case.input-shape",
+                    "input-shape",
                     format!(
                         "input-shape {:?} is not [height, width, channels] within 1..={MAX_CONV_DIM}",
                         shape.get_ref()
@@ -781,9 +809,9 @@ fn conv_workload(source: &SourceFile, c: &RawCase) -> Result<Workload, ConfigErr
         None => 16,
         Some(oc) if (1..=MAX_CONV_DIM).contains(oc.get_ref()) => *oc.get_ref(),
         Some(oc) => {
-            return Err(source.invalid(
+            return Err(cx.invalid(
                 oc.span(),
-                "case.out-channels",
+                "out-channels",
                 format!("{} output channels is outside 1..={MAX_CONV_DIM}", oc.get_ref()),
                 "e.g. out-channels = 16",
             ));
@@ -791,9 +819,10 @@ fn conv_workload(source: &SourceFile, c: &RawCase) -> Result<Workload, ConfigErr
     };
     let macs = u64::from(height) * u64::from(width) * u64::from(out_channels) * 9 * u64::from(in_channels);
     if macs > u64::from(u32::MAX) {
-        return Err(source.invalid(
-            c.workload.span(),
-            "case.input-shape",
+        let span = c.input_shape.as_ref().map_or(cx.case.header.clone(), |s| s.span());
+        return Err(cx.invalid(
+            span,
+            "input-shape",
             format!("{macs} MACs per inference do not fit the protocol's u32"),
             "use a smaller input-shape or out-channels",
         ));
@@ -1027,6 +1056,40 @@ out-channels = 8
             "DIR/run.toml:24:8: case.name: case names \"Conv-Small\" and \"conv-small\" (the [[case]] at 18:8) \
              differ only in letter case; as folder names they collide on case-insensitive file systems; \
              give each case its own name"
+        );
+    }
+
+    #[test]
+    fn defaults_fill_in_and_cases_override() {
+        let text = RUN.replace(
+            "[[case]]",
+            "[defaults]\nkernels = \"simd\"\nworkload = \"conv2d-3x3\"\nseed = 7\n\n[[case]]\nname = \"first\"\n\
+             kernels = \"fused\"\n\n[[case]]",
+        );
+        let cfg = Fixture::new().load(&text).unwrap_or_else(|e| panic!("{e}"));
+        let got: Vec<_> = cfg.cases.iter().map(|c| (c.name.as_str(), c.kernels, c.seed, c.workload.kind())).collect();
+        assert_eq!(
+            got,
+            [("first", KernelSet::Fused, 7, "conv2d-3x3"), ("conv-small", KernelSet::Simd, 7, "conv2d-3x3")]
+        );
+    }
+
+    #[test]
+    fn errors_in_defaults_name_the_case() {
+        let f = Fixture::new();
+        let text = RUN.replace("[[case]]", "[defaults]\nkernels = \"turbo\"\n\n[[case]]");
+        assert_eq!(
+            f.error(&text),
+            "DIR/run.toml:18:11: defaults.kernels: in case \"conv-small\": unknown kernel set \"turbo\"; \
+             use kernels = \"reference\", \"fused\" or \"simd\""
+        );
+        let named = RUN.replace("[[case]]", "[defaults]\nname = \"x\"\n\n[[case]]");
+        assert!(f.error(&named).starts_with("DIR/run.toml:18:1: defaults.name: unknown field `name`"));
+        let no_workload = RUN.replace("workload = \"conv2d-3x3\"\n", "");
+        assert_eq!(
+            f.error(&no_workload),
+            "DIR/run.toml:17:1: case.workload: no workload; \
+             add workload = \"conv2d-3x3\" or \"model\" to the case or to [defaults]"
         );
     }
 
