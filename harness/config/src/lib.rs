@@ -5,12 +5,17 @@
 //! error is a single line naming the file, `line:column`, the key and a fix.
 //!
 //! - [`Board`]: `configs/boards/<id>.toml`, a board's core, clock and memories.
-//! - [`RunConfig`]: `configs/<name>.toml`, what `tinybench run` does.
+//! - [`RunConfig`]: `configs/<name>.toml`, what `tinybench run` does: the
+//!   board, target, power source and run settings, and the cases, written
+//!   one by one (`[[case]]`) or as a variant matrix (`[[matrix]]`), both on
+//!   top of `[defaults]`.
 
 mod board;
 mod builtin;
 mod cases;
 mod error;
+#[cfg(test)]
+mod matrix_tests;
 mod run;
 mod source;
 

@@ -1,5 +1,11 @@
 //! Run configurations: `configs/<name>.toml` — which board, which target
 //! backend, which power source, how to run, and the benchmark cases.
+//!
+//! Cases come from `[[case]]` tables (one case each) and `[[matrix]]` tables
+//! (one case per row of a cartesian product), both starting from the keys in
+//! `[defaults]`; `cases.rs` expands them in file order, then each case is
+//! validated here. [`RunConfig::cases`] is the expanded list: the runner
+//! never sees a matrix.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -7,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::cases::{self, Expanded, RawCase, RawCaseKeys};
+use crate::cases::{self, Expanded, RawCase, RawCaseKeys, RawMatrix};
 use crate::source::Required;
 use crate::{Board, ConfigError, Core, SourceFile};
 
@@ -23,6 +29,7 @@ pub struct RunConfig {
     pub power: PowerConfig,
     pub run: RunSettings,
     pub report: ReportSettings,
+    /// Every case, `[[matrix]]` rows expanded, in file order.
     pub cases: Vec<CaseConfig>,
 }
 
@@ -208,6 +215,8 @@ struct RawRunConfig {
     defaults: RawCaseKeys,
     #[serde(default)]
     case: Vec<Spanned<RawCase>>,
+    #[serde(default)]
+    matrix: Vec<Spanned<RawMatrix>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -306,7 +315,8 @@ impl RunConfig {
         let target = validate_target(&source, &raw.target, &board)?;
         let power = validate_power(&source, &raw.power)?;
         let run = validate_run(&source, &raw.run)?;
-        let cases = validate_cases(&source, &cases::expand(&raw.defaults, &raw.case), dir)?;
+        let expanded = cases::expand(&source, &raw.defaults, &raw.case, &raw.matrix)?;
+        let cases = validate_cases(&source, &expanded, dir)?;
         let report = ReportSettings { out_dir: raw.report.out_dir.map(|d| dir.join(d)) };
         Ok(RunConfig {
             path: path.to_owned(),
@@ -478,7 +488,7 @@ fn validate_cases(source: &SourceFile, expanded: &[Expanded], dir: &Path) -> Res
         return Err(source.invalid_here(
             "case",
             "no benchmark cases",
-            "add a [[case]] with name and workload = \"conv2d-3x3\"",
+            "add a [[case]] with name and workload = \"conv2d-3x3\", or a [[matrix]]",
         ));
     }
     let mut cases: Vec<CaseConfig> = Vec::with_capacity(expanded.len());
@@ -487,9 +497,10 @@ fn validate_cases(source: &SourceFile, expanded: &[Expanded], dir: &Path) -> Res
         let cx = CaseCx { source, case, dir };
         let name = case.name.get_ref();
         if let Err(message) = check_case_name(name) {
-            return Err(
-                cx.name_error(message, "rename the case (it names the case's folder, firmware build and report rows)")
-            );
+            return Err(cx.name_error(
+                message,
+                &format!("{} (it names the case's folder, firmware build and report rows)", case.name_fix()),
+            ));
         }
         if let Some(message) = duplicate_name(&seen, name) {
             return Err(cx.name_error(message, "give each case its own name"));
@@ -831,10 +842,10 @@ fn conv_workload(cx: &CaseCx) -> Result<Workload, ConfigError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    const BOARD: &str = r#"
+    pub(crate) const BOARD: &str = r#"
 id = "sim-m4"
 core = "cortex-m4"
 clock-hz = 120_000_000
@@ -853,7 +864,7 @@ start = 0x2000_0000
 size-bytes = 131_072
 "#;
 
-    const RUN: &str = r#"[board]
+    pub(crate) const RUN: &str = r#"[board]
 name = "sim-m4"
 
 [target]
@@ -876,26 +887,26 @@ input-shape = [8, 8, 4]
 out-channels = 8
 "#;
 
-    struct Fixture {
-        dir: tempfile::TempDir,
+    pub(crate) struct Fixture {
+        pub(crate) dir: tempfile::TempDir,
     }
 
     impl Fixture {
-        fn new() -> Self {
+        pub(crate) fn new() -> Self {
             let dir = tempfile::tempdir().unwrap();
             std::fs::create_dir(dir.path().join("boards")).unwrap();
             std::fs::write(dir.path().join("boards/sim-m4.toml"), BOARD).unwrap();
             Fixture { dir }
         }
 
-        fn load(&self, text: &str) -> Result<RunConfig, ConfigError> {
+        pub(crate) fn load(&self, text: &str) -> Result<RunConfig, ConfigError> {
             let path = self.dir.path().join("run.toml");
             std::fs::write(&path, text).unwrap();
             RunConfig::from_file(&path)
         }
 
         /// The error text with the temp dir replaced by `DIR`, single line.
-        fn error(&self, text: &str) -> String {
+        pub(crate) fn error(&self, text: &str) -> String {
             let e = self.load(text).unwrap_err().to_string();
             assert!(!e.contains('\n'), "error must be one line: {e}");
             e.replace(&self.dir.path().display().to_string(), "DIR")
