@@ -13,6 +13,7 @@
 mod board;
 mod builtin;
 mod cases;
+mod default_run;
 mod error;
 #[cfg(test)]
 mod matrix_tests;
@@ -20,6 +21,7 @@ mod run;
 mod source;
 
 pub use board::{Board, Core, MemoryRegion, RegionKind};
+pub use default_run::DEFAULT_RUN_CONFIG;
 pub use error::ConfigError;
 pub use run::{
     AccuracyConfig, CaseConfig, KernelSet, PowerConfig, ReportSettings, RunConfig, RunSettings, SelfTest,

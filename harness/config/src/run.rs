@@ -202,7 +202,7 @@ pub enum WeightFormat {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawRunConfig {
+pub(crate) struct RawRunConfig {
     board: RawBoardRef,
     target: RawTarget,
     power: RawPower,
@@ -303,7 +303,7 @@ impl RunConfig {
     /// Reads and validates a run configuration and the board file it names.
     pub fn from_file(path: &Path) -> Result<RunConfig, ConfigError> {
         let source = SourceFile::read(path)?;
-        let raw: RawRunConfig = source.parse_with(REQUIRED)?;
+        let raw = parse_run_config(&source)?;
         let dir = path.parent().unwrap_or(Path::new("."));
         let mut board = load_board(&source, dir, &raw.board)?;
         if let Some(clock) = &raw.board.clock_hz {
@@ -329,6 +329,11 @@ impl RunConfig {
             cases,
         })
     }
+}
+
+/// Parses a run configuration's text, before validation.
+pub(crate) fn parse_run_config(source: &SourceFile) -> Result<RawRunConfig, ConfigError> {
+    source.parse_with(REQUIRED)
 }
 
 fn load_board(source: &SourceFile, dir: &Path, raw: &RawBoardRef) -> Result<Board, ConfigError> {
