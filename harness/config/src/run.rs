@@ -302,21 +302,28 @@ const MAX_CONV_DIM: u32 = 1024;
 impl RunConfig {
     /// Reads and validates a run configuration and the board file it names.
     pub fn from_file(path: &Path) -> Result<RunConfig, ConfigError> {
-        let source = SourceFile::read(path)?;
-        let raw = parse_run_config(&source)?;
+        Self::from_source(&SourceFile::read(path)?)
+    }
+
+    /// Validates an already loaded run configuration (e.g. a string): its
+    /// relative paths, board included, resolve against the folder of
+    /// `source.path`, as if the text were that file.
+    pub fn from_source(source: &SourceFile) -> Result<RunConfig, ConfigError> {
+        let path = source.path.as_path();
+        let raw = parse_run_config(source)?;
         let dir = path.parent().unwrap_or(Path::new("."));
-        let mut board = load_board(&source, dir, &raw.board)?;
+        let mut board = load_board(source, dir, &raw.board)?;
         if let Some(clock) = &raw.board.clock_hz {
             if *clock.get_ref() == 0 {
                 return Err(source.invalid(clock.span(), "board.clock-hz", "clock of 0 Hz", "give the clock in Hz"));
             }
             board.clock_hz = *clock.get_ref();
         }
-        let target = validate_target(&source, &raw.target, &board)?;
-        let power = validate_power(&source, &raw.power)?;
-        let run = validate_run(&source, &raw.run)?;
-        let expanded = cases::expand(&source, &raw.defaults, &raw.case, &raw.matrix)?;
-        let cases = validate_cases(&source, &expanded, dir)?;
+        let target = validate_target(source, &raw.target, &board)?;
+        let power = validate_power(source, &raw.power)?;
+        let run = validate_run(source, &raw.run)?;
+        let expanded = cases::expand(source, &raw.defaults, &raw.case, &raw.matrix)?;
+        let cases = validate_cases(source, &expanded, dir)?;
         let report = ReportSettings { out_dir: raw.report.out_dir.map(|d| dir.join(d)) };
         Ok(RunConfig {
             path: path.to_owned(),
@@ -1237,6 +1244,32 @@ out-channels = 8
         assert!(conv.contains("kind = \"conv2d-3x3\"") && conv.contains("in-channels = 4"), "{conv}");
         let run = toml::to_string(&cfg.run).unwrap();
         assert!(run.contains("max-cycles = 4000000000") && run.contains("timeout-s = 600"), "{run}");
+    }
+
+    #[test]
+    fn mnist_configs_expand_to_their_cases_before_the_matrix() {
+        let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+        let before = [
+            ("sim-m4", include_str!("../tests-data/sim-m4-before-matrix.toml")),
+            ("sim-m7", include_str!("../tests-data/sim-m7-before-matrix.toml")),
+        ];
+        for (id, text) in before {
+            let path = configs.join(format!("{id}.toml"));
+            let now = RunConfig::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
+            // The old text as if it were still the file, so that its relative
+            // paths resolve against configs/ as they did.
+            let old = SourceFile { path: path.clone(), text: text.to_owned() };
+            let old = RunConfig::from_source(&old).unwrap_or_else(|e| panic!("{e}"));
+            let names: Vec<_> = now.cases.iter().map(|c| c.name.as_str()).collect();
+            assert_eq!(names, ["int8", "int8-fused", "int8-simd", "int4", "pruned25-int4", "pruned50-int4"], "{id}");
+            assert_eq!(now.cases, old.cases, "{id}");
+            assert_eq!((&now.board, &now.target, &now.power), (&old.board, &old.target, &old.power), "{id}");
+            assert_eq!((&now.run, &now.report), (&old.run, &old.report), "{id}");
+            assert_eq!(now, old, "{id}");
+            let (lines_now, lines_old) =
+                (std::fs::read_to_string(&path).unwrap().lines().count(), text.lines().count());
+            assert!(lines_now * 3 <= lines_old, "{id}: {lines_now} lines, at most a third of {lines_old}");
+        }
     }
 
     #[test]
