@@ -9,6 +9,8 @@
 //!   board, target, power source and run settings, and the cases, written
 //!   one by one (`[[case]]`) or as a variant matrix (`[[matrix]]`), both on
 //!   top of `[defaults]`.
+//! - [`DEFAULT_RUN_CONFIG`]: a run configuration documenting every key, with
+//!   its default and units (`tinybench config --default`).
 
 mod board;
 mod builtin;
