@@ -564,15 +564,21 @@ impl CaseCx<'_> {
     /// `value` as a path relative to the config file; the file must exist.
     fn existing_file(&self, value: &Spanned<String>, key: &str) -> Result<PathBuf, ConfigError> {
         let path = self.dir.join(value.get_ref());
-        if path.is_file() {
-            Ok(path)
-        } else {
-            Err(self.invalid(
+        match std::fs::metadata(&path) {
+            Ok(meta) if meta.is_file() => Ok(path),
+            // A device, FIFO or folder would be read without end or not at all.
+            Ok(_) => Err(self.invalid(
+                value.span(),
+                key,
+                format!("{} is not a regular file", path.display()),
+                "give the path of a file (not a device, pipe or folder)",
+            )),
+            Err(_) => Err(self.invalid(
                 value.span(),
                 key,
                 format!("file {} not found", path.display()),
                 "give a path relative to this config file",
-            ))
+            )),
         }
     }
 }
@@ -1161,6 +1167,12 @@ out-channels = 8
             .replace("input-shape = [8, 8, 4]\nout-channels = 8", "model = \"nope.tflite\"")
             .replace("\"conv2d-3x3\"", "\"model\"");
         assert!(f.error(&missing).contains("case.model: file DIR/nope.tflite not found"), "{}", f.error(&missing));
+        let device = missing.replace("nope.tflite", "/dev/zero");
+        assert!(
+            f.error(&device).contains("case.model: /dev/zero is not a regular file; give the path of a file"),
+            "{}",
+            f.error(&device)
+        );
         let no_model =
             RUN.replace("input-shape = [8, 8, 4]\nout-channels = 8", "").replace("\"conv2d-3x3\"", "\"model\"");
         assert!(f.error(&no_model).contains("needs a model file"));
