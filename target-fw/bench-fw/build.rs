@@ -42,7 +42,7 @@ fn main() {
         ["conv2d-3x3", "model"].contains(&s).then(|| s.to_string())
     });
     println!("cargo::rustc-cfg=workload=\"{workload}\"");
-    let mut params = params_rs(&board);
+    let mut params = params_rs(&board, &workload);
     params.push_str(&if workload == "model" { model_params(&out_dir) } else { conv_params() });
     fs::write(out_dir.join("params.rs"), params).expect("write params.rs into OUT_DIR");
 }
@@ -212,10 +212,9 @@ fn conv_shape(text: &str) -> Option<[usize; 4]> {
     dims.next().is_none().then_some(shape)
 }
 
-fn params_rs(board: &tinybench_config::Board) -> String {
-    let case_name = param("TINYBENCH_CASE_NAME", "conv2d-3x3".to_string(), "1 to 64 bytes of UTF-8", |s| {
-        (!s.is_empty() && s.len() <= tinybench_proto::MAX_NAME_BYTES).then(|| s.to_string())
-    });
+/// The case's name is not among the parameters: labels stay on the host, so
+/// renaming a case cannot move code in the timed image.
+fn params_rs(board: &tinybench_config::Board, workload: &str) -> String {
     let warmup = param("TINYBENCH_WARMUP", 2u32, "a whole number (0 or more)", |s| s.parse().ok());
     let iterations = param("TINYBENCH_ITERATIONS", 10u32, "a whole number of at least 1", |s| {
         s.parse().ok().filter(|&n: &u32| n > 0)
@@ -237,7 +236,7 @@ fn params_rs(board: &tinybench_config::Board) -> String {
     line(format!("pub const BOARD_ID: &str = {:?};", board.id));
     line(format!("pub const BOARD_CORE: &str = {:?};", board.core.as_str()));
     line(format!("pub const BOARD_CLOCK_HZ: u32 = {clock_hz};"));
-    line(format!("pub const CASE_NAME: &str = {case_name:?};"));
+    line(format!("pub const WORKLOAD: &str = {workload:?};"));
     line(format!("pub const WARMUP: u32 = {warmup};"));
     line(format!("pub const ITERATIONS: u32 = {iterations};"));
     line(format!("pub const KERNELS: &str = {kernels:?};"));

@@ -1,14 +1,12 @@
 //! `tinybench`: how fast, how big, how much energy and how accurate is this
 //! model variant on this microcontroller?
 //!
-//! Exit codes (also in `--help` and the README):
-//! 0 success; 1 a benchmark ran but failed (firmware error, wrong output);
-//! 2 bad input (usage, configuration, board or ELF file); 3 firmware build
-//! failed; 4 the target could not run the firmware to completion (simulator
-//! fault, cycle or time budget exceeded, protocol error); 5 results could not
-//! be written. `tinybench sim` exits with the program's own exit status when
-//! it exits, and with 4 when the simulation stops on an error.
+//! Exit codes live in [`exit::Exit`]; `--help` and the README show them.
+//! Output to stdout and stderr goes through [`say`] and [`tell`], which never
+//! panic: a closed pipe or a full device must not cost a run its results,
+//! which are in files written first.
 
+mod exit;
 mod model;
 mod run;
 mod sim;
@@ -18,18 +16,15 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-const EXIT_CODES: &str = "\
-Exit codes:
-  0  success
-  1  a benchmark ran but failed (firmware reported an error, output differs from the host)
-  2  bad input: usage, configuration, board or ELF file
-  3  the firmware build failed (its log is in the run folder)
-  4  the target could not run the firmware to completion (fault, cycle/time budget, protocol)
-  5  results could not be written
-`tinybench sim` exits with the program's own exit status when the program exits.";
+use crate::exit::Exit;
 
 #[derive(Parser)]
-#[command(name = "tinybench", version, about = "Benchmark TinyML model variants on microcontrollers: latency, energy, memory, accuracy", after_help = EXIT_CODES)]
+#[command(
+    name = "tinybench",
+    version,
+    about = "Benchmark TinyML model variants on microcontrollers: latency, energy, memory, accuracy",
+    after_help = exit::help_text()
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -38,55 +33,71 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Build the benchmark firmware for each case of a configuration, run it, and write reports
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = exit::help_text())]
     Run(run::RunArgs),
     /// Run an ELF on the built-in Cortex-M simulator and print its log
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = exit::help_text())]
     Sim(sim::SimArgs),
     /// Import a TensorFlow Lite model to the .tbm firmware format, export one back, or run one on the host
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = exit::help_text())]
     Model(model::ModelArgs),
+    /// Print the commented default run configuration, which documents every key
+    #[command(after_help = exit::help_text())]
+    Config(run::ConfigArgs),
 }
 
 /// An error with the exit code it maps to.
 #[derive(Debug)]
 pub struct Failure {
-    pub code: u8,
+    pub exit: Exit,
     pub error: anyhow::Error,
 }
 
 impl Failure {
-    pub fn new(code: u8, error: impl Into<anyhow::Error>) -> Failure {
-        Failure { code, error: error.into() }
+    pub fn new(exit: Exit, error: impl Into<anyhow::Error>) -> Failure {
+        Failure { exit, error: error.into() }
     }
 }
 
-/// Exit code of bad input.
-pub const EXIT_BAD_INPUT: u8 = 2;
-/// Exit code of a target that could not run the firmware to completion.
-pub const EXIT_TARGET: u8 = 4;
-/// Exit code of results that could not be written.
-pub const EXIT_IO: u8 = 5;
+/// Prints a line to stdout; a closed pipe or full device is ignored (the
+/// command's real output is in files, written before anything is printed).
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// [`say`] for stderr.
+#[macro_export]
+macro_rules! tell {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { EXIT_BAD_INPUT } else { 0 });
+            return ExitCode::from(if e.use_stderr() { Exit::BadInput.code() } else { Exit::Success.code() });
         }
     };
     let outcome = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Sim(args) => sim::sim(args),
         Command::Model(args) => model::model(args),
+        Command::Config(args) => run::config(args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {
             // One line: the error and its causes, joined.
-            eprintln!("error: {:#}", failure.error);
-            ExitCode::from(failure.code)
+            tell!("error: {:#}", failure.error);
+            ExitCode::from(failure.exit.code())
         }
     }
 }

@@ -1,13 +1,19 @@
 //! `tinybench model`: import TensorFlow Lite models, export `.tbm` models to
 //! TensorFlow Lite, and run them on the host with the engine the firmware links.
+//!
+//! Each command writes its output file before printing anything (a closed
+//! pipe must not cost the file), reads its inputs with a size bound, and
+//! refuses an output path that is one of its inputs.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
 use clap::{Args, Subcommand, ValueEnum};
 use tinybench_model::{Interpreter, Kernels, WeightFormat};
+use tinybench_runner::input::{MAX_MODEL_BYTES, read_limited};
 
-use crate::{EXIT_BAD_INPUT, EXIT_IO, Failure};
+use crate::exit::Exit;
+use crate::{Failure, say};
 
 #[derive(Args)]
 pub struct ModelArgs {
@@ -118,13 +124,34 @@ fn parse_scale(text: &str) -> Result<f32, String> {
 }
 
 fn bad_input(e: impl Into<anyhow::Error>) -> Failure {
-    Failure::new(EXIT_BAD_INPUT, e)
+    Failure::new(Exit::BadInput, e)
+}
+
+/// `output` is none of `inputs` (by device and inode where they exist, so
+/// `./m.tbm` and `m.tbm` are the same file): writing it would destroy one.
+fn refuse_overwriting_an_input(output: &Path, inputs: &[&Path]) -> Result<(), Failure> {
+    for input in inputs {
+        if output == *input || same_file::is_same_file(output, input).unwrap_or(false) {
+            return Err(bad_input(anyhow!(
+                "{}: the output is also an input of this command; writing it would destroy the input, \
+                 give another output path",
+                output.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn write_output(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    std::fs::write(path, bytes)
+        .with_context(|| format!("cannot write {}", path.display()))
+        .map_err(|e| Failure::new(Exit::WriteFailed, e))
 }
 
 /// Reads a `.tflite` (imported with `weights`, default int8) or `.tbm` file;
 /// returns the `.tbm` image and its interpreter.
 fn load(path: &Path, weights: Option<WeightsArg>) -> Result<(Vec<u8>, Interpreter), Failure> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display())).map_err(bad_input)?;
+    let bytes = read_limited(path, MAX_MODEL_BYTES, "model").map_err(bad_input)?;
     let is_tbm = tinybench_model::is_tbm(&bytes);
     let image = match weights {
         None => tinybench_model::load(&bytes, path).map_err(bad_input)?,
@@ -146,35 +173,32 @@ pub fn model(args: ModelArgs) -> Result<u8, Failure> {
         ModelCommand::Train { config } => crate::train::train(&config),
         ModelCommand::Variants { config } => crate::train::variants(&config),
         ModelCommand::Import { model, output, weights } => {
+            refuse_overwriting_an_input(&output, &[&model])?;
             let (image, interp) = load(&model, weights)?;
             let view = interp.model().map_err(bad_input)?;
-            print!("{}", tinybench_model::report::table(&view).map_err(bad_input)?);
-            std::fs::write(&output, &image)
-                .with_context(|| format!("cannot write {}", output.display()))
-                .map_err(|e| Failure::new(EXIT_IO, e))?;
-            println!("wrote {} ({} bytes)", output.display(), image.len());
-            Ok(0)
+            let table = tinybench_model::report::table(&view).map_err(bad_input)?;
+            write_output(&output, &image)?;
+            say!("{}wrote {} ({} bytes)", table, output.display(), image.len());
+            Ok(Exit::Success.code())
         }
         ModelCommand::Export { model, output, input_scale } => {
-            let bytes =
-                std::fs::read(&model).with_context(|| format!("cannot read {}", model.display())).map_err(bad_input)?;
+            refuse_overwriting_an_input(&output, &[&model])?;
+            let bytes = read_limited(&model, MAX_MODEL_BYTES, "model").map_err(bad_input)?;
             let exported = tinybench_model::export(&bytes, &model, input_scale).map_err(bad_input)?;
-            println!("{} -> TFLite operators: {}", model.display(), exported.operators.join(", "));
+            write_output(&output, &exported.bytes)?;
+            say!("{} -> TFLite operators: {}", model.display(), exported.operators.join(", "));
             for note in &exported.notes {
-                println!("note: {note}");
+                say!("note: {note}");
             }
-            std::fs::write(&output, &exported.bytes)
-                .with_context(|| format!("cannot write {}", output.display()))
-                .map_err(|e| Failure::new(EXIT_IO, e))?;
-            println!("wrote {} ({} bytes)", output.display(), exported.bytes.len());
-            Ok(0)
+            say!("wrote {} ({} bytes)", output.display(), exported.bytes.len());
+            Ok(Exit::Success.code())
         }
         ModelCommand::Run { model, input, output, kernels, weights } => {
+            refuse_overwriting_an_input(&output, &[&model, &input])?;
             let (_, interp) = load(&model, weights)?;
             let view = interp.model().map_err(bad_input)?;
             let (in_len, out_len) = (view.input().len, view.output().len);
-            let samples =
-                std::fs::read(&input).with_context(|| format!("cannot read {}", input.display())).map_err(bad_input)?;
+            let samples = read_limited(&input, MAX_MODEL_BYTES, "input file").map_err(bad_input)?;
             if samples.is_empty() || !samples.len().is_multiple_of(in_len) {
                 return Err(bad_input(anyhow!(
                     "{}: {} bytes is not a whole number of {in_len}-byte samples (the model input is {:?} int8)",
@@ -189,17 +213,16 @@ pub fn model(args: ModelArgs) -> Result<u8, Failure> {
                 let y = interp.run(kernels.into(), &x).map_err(bad_input)?;
                 results.extend(y.iter().map(|&v| v as u8));
             }
-            print!("{}", tinybench_model::report::table(&view).map_err(bad_input)?);
-            println!(
-                "ran {} sample(s) with the {} kernels; output {:?} int8 per sample",
+            let table = tinybench_model::report::table(&view).map_err(bad_input)?;
+            write_output(&output, &results)?;
+            say!(
+                "{table}ran {} sample(s) with the {} kernels; output {:?} int8 per sample; wrote {}",
                 samples.len() / in_len,
                 Kernels::from(kernels).name(),
-                view.output().dims()
+                view.output().dims(),
+                output.display()
             );
-            std::fs::write(&output, &results)
-                .with_context(|| format!("cannot write {}", output.display()))
-                .map_err(|e| Failure::new(EXIT_IO, e))?;
-            Ok(0)
+            Ok(Exit::Success.code())
         }
     }
 }

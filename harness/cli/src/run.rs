@@ -1,77 +1,197 @@
-//! `tinybench run`.
+//! `tinybench run` and `tinybench config`.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use anyhow::Context;
+use anyhow::{Context, anyhow};
 use clap::Args;
 use tinybench_config::RunConfig;
 use tinybench_report::{FilesReporter, Reporter, TerminalReporter};
-use tinybench_runner::{BenchEvent, FailureKind};
+use tinybench_runner::folder::{self, FolderMode};
+use tinybench_runner::{BenchEvent, RunOptions};
+use tinybench_target::StopFlag;
 
-use crate::{EXIT_BAD_INPUT, EXIT_IO, Failure};
+use crate::exit::Exit;
+use crate::{Failure, say, tell};
 
 #[derive(Args)]
 pub struct RunArgs {
     /// Run configuration, e.g. configs/sim-m4.toml
     config: PathBuf,
-    /// Folder for this run's results [default: reports/<config>-<UTC time>]
-    #[arg(long, value_name = "DIR")]
+    /// Folder for this run's results [default: a new reports/<config>-<UTC time>]; must not hold another run
+    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
     out: Option<PathBuf>,
+    /// With --out: replace the earlier run in DIR (its files are deleted first)
+    #[arg(long, requires = "out")]
+    force: bool,
+    /// Finish the interrupted run in DIR: cases it finished are kept when nothing they depend on changed
+    /// (configuration entry, model and input files, firmware sources), the others run
+    #[arg(long, value_name = "DIR")]
+    resume: Option<PathBuf>,
+    /// Print the cases the configuration expands to (name, workload, weights, kernels) and exit without building
+    #[arg(long)]
+    list: bool,
+    /// Run only the cases whose name matches GLOB (`*`, `?`, `[...]`); repeat for several
+    #[arg(long, value_name = "GLOB")]
+    filter: Vec<String>,
     /// Print the firmware's log as it runs
     #[arg(short, long)]
     verbose: bool,
 }
 
-pub fn run(args: RunArgs) -> Result<u8, Failure> {
-    let config = RunConfig::from_file(&args.config).map_err(|e| Failure::new(EXIT_BAD_INPUT, e))?;
-    let run_dir = args.out.unwrap_or_else(|| {
-        let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string().replace(':', "");
-        let parent = config.report.out_dir.clone().unwrap_or_else(|| PathBuf::from("reports"));
-        parent.join(format!("{}-{}", config.name, stamp.trim_end_matches('Z')))
-    });
-    std::fs::create_dir_all(&run_dir)
-        .with_context(|| format!("cannot create the run folder {}", run_dir.display()))
-        .map_err(|e| Failure::new(EXIT_IO, e))?;
+#[derive(Args)]
+pub struct ConfigArgs {
+    /// Print the default run configuration: every key of every table, commented, with defaults and units
+    #[arg(long, required = true)]
+    default: bool,
+}
 
+pub fn config(args: ConfigArgs) -> Result<u8, Failure> {
+    debug_assert!(args.default, "clap requires --default");
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), tinybench_config::DEFAULT_RUN_CONFIG.as_bytes());
+    Ok(Exit::Success.code())
+}
+
+pub fn run(args: RunArgs) -> Result<u8, Failure> {
+    let bad_input = |e| Failure::new(Exit::BadInput, e);
+    let mut config = RunConfig::from_file(&args.config).map_err(|e| bad_input(e.into()))?;
+    if !args.filter.is_empty() {
+        select(&mut config, &args.filter).map_err(bad_input)?;
+    }
+    if args.list {
+        list(&config);
+        return Ok(Exit::Success.code());
+    }
+
+    // The run folder is settled before anything runs: never into another run.
+    let (run_dir, mode) = match (&args.out, &args.resume) {
+        (Some(out), _) => (out.clone(), if args.force { FolderMode::Replace } else { FolderMode::New }),
+        (None, Some(dir)) => (dir.clone(), FolderMode::Resume),
+        (None, None) => {
+            let parent = config.report.out_dir.clone().unwrap_or_else(|| PathBuf::from("reports"));
+            let dir = folder::create_unique(&parent, &config.name, &args.config).map_err(folder_failure)?;
+            (dir, FolderMode::New)
+        }
+    };
+    if args.out.is_some() || args.resume.is_some() {
+        folder::prepare(&run_dir, mode, &args.config).map_err(folder_failure)?;
+    }
+
+    let stop = StopFlag::new();
+    watch_signals(&stop)?;
     let mut terminal = TerminalReporter::new(std::io::stdout(), std::io::stderr(), args.verbose);
-    let mut files = FilesReporter::new(&run_dir, &config.path.display().to_string(), &config.board.id);
+    if std::io::stderr().is_terminal() {
+        terminal = terminal.with_progress_bar(indicatif::ProgressDrawTarget::stderr());
+    }
+    let mut files = FilesReporter::new(&run_dir);
     let mut io_error: Option<std::io::Error> = None;
     let mut on_event = |event: &BenchEvent| {
-        // The terminal may be gone (a closed pipe); files must not be.
-        let _ = terminal.on_event(event);
+        // Files first: they are the results. The terminal may be gone (a
+        // closed pipe, a full device); that loses nothing.
         if let Err(e) = files.on_event(event) {
             io_error.get_or_insert(e);
         }
+        let _ = terminal.on_event(event);
     };
-    let results = tinybench_runner::run(&config, &run_dir, &mut on_event).map_err(|e| {
-        let code = exit_code(e.kind());
-        Failure::new(code, e)
-    })?;
+    let options = RunOptions { stop: stop.clone(), resume: mode == FolderMode::Resume };
+    let results = tinybench_runner::run(&config, &run_dir, &options, &mut on_event)
+        .map_err(|e| Failure::new(Exit::of_failure(e.kind()), e))?;
     if let Some(e) = io_error {
         return Err(Failure::new(
-            EXIT_IO,
+            Exit::WriteFailed,
             anyhow::Error::new(e).context(format!("cannot write results to {}", run_dir.display())),
         ));
     }
-    eprintln!("\nwrote {}", files.paths().map(|p| p.display().to_string()).join(", "));
-    // The worst failure decides the exit code.
-    let code = results.failures.iter().map(|f| exit_code(f.kind)).max().unwrap_or(0);
-    if code != 0 {
-        let failed: Vec<&str> = results.failures.iter().map(|f| f.case.as_str()).collect();
+    tell!("\nwrote {}", files.paths().map(|p| p.display().to_string()).join(", "));
+    if results.interrupted {
+        let signal = stop.signal().unwrap_or(signal_hook::consts::SIGINT as usize);
         return Err(Failure::new(
-            code,
-            anyhow::anyhow!("{} of {} cases failed: {}", failed.len(), config.cases.len(), failed.join(", ")),
+            Exit::of_signal(signal),
+            anyhow!(
+                "interrupted: {} of {} cases finished (kept in {}); `tinybench run {} --resume {}` finishes the run",
+                results.cases.len() - results.missing.len(),
+                results.cases.len(),
+                run_dir.display(),
+                args.config.display(),
+                run_dir.display()
+            ),
         ));
     }
-    Ok(0)
+    // The worst failure decides the exit code.
+    let worst = results.failures.iter().map(|f| Exit::of_failure(f.kind)).max_by_key(|e| e.code());
+    if let Some(exit) = worst {
+        // One failure: its reason fits the line; several: their names and kinds.
+        let failed = match results.failures.as_slice() {
+            [one] => format!("{}: {}", one.case, one.reason()),
+            all => all.iter().map(|f| format!("{} ({})", f.case, f.kind.as_str())).collect::<Vec<_>>().join(", "),
+        };
+        return Err(Failure::new(
+            exit,
+            anyhow!("{} of {} cases failed: {failed}", results.failures.len(), results.cases.len()),
+        ));
+    }
+    Ok(Exit::Success.code())
 }
 
-fn exit_code(kind: FailureKind) -> u8 {
-    match kind {
-        FailureKind::Benchmark => 1,
-        FailureKind::Build => 3,
-        FailureKind::Target => 4,
-        FailureKind::Io => 5,
-        FailureKind::Input => 2,
+fn folder_failure(e: folder::FolderError) -> Failure {
+    Failure::new(if e.is_bad_input() { Exit::BadInput } else { Exit::WriteFailed }, e)
+}
+
+/// Keeps the cases whose name matches one of `globs`.
+fn select(config: &mut RunConfig, globs: &[String]) -> anyhow::Result<()> {
+    let patterns = globs
+        .iter()
+        .map(|g| glob::Pattern::new(g).with_context(|| format!("--filter {g}: not a valid glob")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let all: Vec<String> = config.cases.iter().map(|c| c.name.clone()).collect();
+    config.cases.retain(|c| patterns.iter().any(|p| p.matches(&c.name)));
+    if config.cases.is_empty() {
+        return Err(anyhow!(
+            "--filter {} matches none of the {} cases of {} ({}); `--list` shows them",
+            globs.join(" --filter "),
+            all.len(),
+            config.path.display(),
+            all.join(", ")
+        ));
     }
+    Ok(())
+}
+
+/// One line per case: what `run` would build.
+fn list(config: &RunConfig) {
+    let width = config.cases.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    for case in &config.cases {
+        let what = match &case.workload {
+            tinybench_config::Workload::Model { path, weights, .. } => {
+                format!("model {} ({} weights)", path.display(), weights_name(*weights))
+            }
+            tinybench_config::Workload::Conv2d3x3 { height, width, in_channels, out_channels } => {
+                format!("conv2d-3x3 {height}x{width}x{in_channels}:{out_channels}")
+            }
+        };
+        say!("{:width$}  {:9}  {what}", case.name, case.kernels.as_str());
+    }
+}
+
+fn weights_name(weights: tinybench_config::WeightFormat) -> &'static str {
+    match weights {
+        tinybench_config::WeightFormat::Int8 => "int8",
+        tinybench_config::WeightFormat::Int4 => "int4",
+    }
+}
+
+/// The first Ctrl-C or SIGTERM raises `stop` (the run ends after writing
+/// what finished); a second one ends the process at once.
+fn watch_signals(stop: &StopFlag) -> Result<(), Failure> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let flag = stop.cell();
+    for signal in [SIGINT, SIGTERM] {
+        let exit = Exit::of_signal(signal as usize).code();
+        let already = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        signal_hook::flag::register_conditional_shutdown(signal, i32::from(exit), already.clone())
+            .and_then(|_| signal_hook::flag::register(signal, already))
+            .and_then(|_| signal_hook::flag::register_usize(signal, flag.clone(), signal as usize))
+            .map_err(|e| Failure::new(Exit::BadInput, anyhow!("cannot watch for Ctrl-C: {e}")))?;
+    }
+    Ok(())
 }

@@ -15,7 +15,8 @@ use tinybench_runner::LogDecoder;
 use tinybench_sim::{Profile, SimStats};
 use tinybench_target::{BenchTarget, BudgetSource, RunBudget, SimTarget, TargetOutput};
 
-use crate::{EXIT_BAD_INPUT, EXIT_IO, EXIT_TARGET, Failure};
+use crate::exit::Exit;
+use crate::{Failure, tell};
 
 /// Highest `--clock-hz`, as for `clock-hz` in board files.
 const MAX_CLOCK_HZ: u64 = 2_000_000_000;
@@ -68,7 +69,7 @@ impl CoreArg {
 
 /// The board named by `--board` or `--core` (default sim-m4), with `--clock-hz` applied.
 fn select_board(args: &SimArgs) -> Result<Board, Failure> {
-    let bad = |e| Failure::new(EXIT_BAD_INPUT, e);
+    let bad = |e| Failure::new(Exit::BadInput, e);
     let mut board = match (&args.board, args.core) {
         (Some(name), _) => Board::resolve(name).map_err(bad)?,
         (None, core) => {
@@ -86,12 +87,12 @@ pub fn sim(args: SimArgs) -> Result<u8, Failure> {
     let board = select_board(&args)?;
     let elf = std::fs::read(&args.elf)
         .with_context(|| format!("cannot read {}", args.elf.display()))
-        .map_err(|e| Failure::new(EXIT_BAD_INPUT, e))?;
-    let mut target = SimTarget::new(&board).map_err(|e| Failure::new(EXIT_BAD_INPUT, e))?;
+        .map_err(|e| Failure::new(Exit::BadInput, e))?;
+    let mut target = SimTarget::new(&board).map_err(|e| Failure::new(Exit::BadInput, e))?;
     target
         .load(&elf)
         .with_context(|| format!("cannot load {}", args.elf.display()))
-        .map_err(|e| Failure::new(EXIT_BAD_INPUT, e))?;
+        .map_err(|e| Failure::new(Exit::BadInput, e))?;
     if args.profile.is_some() {
         target.simulator_mut().enable_profiling();
     }
@@ -132,18 +133,18 @@ pub fn sim(args: SimArgs) -> Result<u8, Failure> {
 
     let outcome = outcome
         .with_context(|| format!("{} on {}", args.elf.display(), target.describe()))
-        .map_err(|e| Failure::new(EXIT_TARGET, e));
+        .map_err(|e| Failure::new(Exit::TargetFailed, e));
     let outcome = match (outcome, written) {
         (Ok(outcome), Ok(())) => outcome,
         (Ok(_), Err(e)) => return Err(e),
         (Err(e), written) => {
             if let Err(w) = written {
-                eprintln!("warning: {:#}", w.error);
+                tell!("warning: {:#}", w.error);
             }
             return Err(e);
         }
     };
-    eprintln!(
+    tell!(
         "exit {} after {} simulated cycles, {} instructions, {:.2} s ({:.1} MIPS)",
         outcome.exit_code,
         stats.cycles,
@@ -185,7 +186,7 @@ fn write_outputs(
 fn write_file(path: &Path, text: &str) -> Result<(), Failure> {
     std::fs::write(path, text)
         .with_context(|| format!("cannot write {}", path.display()))
-        .map_err(|e| Failure::new(EXIT_IO, e))
+        .map_err(|e| Failure::new(Exit::WriteFailed, e))
 }
 
 /// `FILE.folded` next to `FILE`.

@@ -93,7 +93,7 @@ fn run_on_sim_m4_is_verified_and_deterministic() {
         assert!(per_iteration.iter().all(|&c| c > 8 * 8 * 4 * 8 * 9), "fewer cycles than MACs: {per_iteration:?}");
         cycles.push(per_iteration);
         let csv = std::fs::read_to_string(out_dir.join("results.csv")).unwrap();
-        assert!(csv.starts_with("case,workload,shape,"), "{csv}");
+        assert!(csv.starts_with("case,status,reason,workload,shape,"), "{csv}");
         assert_eq!(csv.lines().count(), 2);
         assert!(std::fs::read_to_string(out_dir.join("report.md")).unwrap().contains("simulated"));
         assert!(out_dir.join("cases/conv-small/firmware.elf").is_file());
@@ -109,6 +109,10 @@ fn run_on_sim_m4_is_verified_and_deterministic() {
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("INFO"), "{stdout}");
     assert!(stdout.contains("result: Done"), "{stdout}");
+    // Linked for sim-m4's 640 KiB of SRAM; sim-m7's data memory is smaller.
+    let o = tinybench(&["sim", elf.to_str().unwrap(), "--board", "sim-m7"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(error_line(&o).contains("the ELF was linked for another memory map"), "{}", stderr(&o));
 }
 
 #[test]
@@ -228,11 +232,12 @@ fn sim_of_a_non_elf_is_bad_input() {
 
 #[test]
 fn help_documents_exit_codes() {
-    for args in [&["--help"][..], &["run", "--help"], &["sim", "--help"]] {
+    for args in [&["--help"][..], &["run", "--help"], &["sim", "--help"], &["model", "--help"], &["config", "--help"]] {
         let o = tinybench(args);
         assert!(o.status.success());
         let text = String::from_utf8_lossy(&o.stdout);
-        assert!(text.contains("Exit codes:") && text.contains("3  the firmware build failed"), "{text}");
+        assert!(text.contains("Exit codes:") && text.contains("  3  the firmware could not be built"), "{text}");
+        assert!(text.contains("130  stopped by Ctrl-C"), "{text}");
     }
 }
 
@@ -268,7 +273,9 @@ fn firmware_build_failure_exits_3_and_keeps_the_log() {
     assert!(err.contains("this does not compile") || err.contains("expected"), "compiler output expected: {err}");
     error_line(&o);
     let log = std::fs::read_to_string(out_dir.join("cases/conv-small/build.log")).unwrap();
-    assert!(log.contains("TINYBENCH_CASE_NAME=conv-small"), "{log}");
+    assert!(log.contains("TINYBENCH_KERNELS=reference"), "{log}");
+    // The case's name never reaches the firmware build (it would move code).
+    assert!(!log.contains("TINYBENCH_CASE_NAME"), "{log}");
 }
 
 /// A case running a whole MLPerf Tiny model from `models/mlperf-tiny` on `board`.

@@ -1,8 +1,6 @@
 //! The per-layer table `tinybench model run` prints: op, output shape, MACs,
 //! weight bytes, and the arena peak.
 
-use std::fmt::Write;
-
 use tinybench_kernels::tbm::Model;
 
 use crate::Error;
@@ -35,18 +33,23 @@ pub fn rows(model: &Model<'_>) -> Result<Vec<LayerRow>, Error> {
         .collect()
 }
 
-/// The table as text, with totals and the arena peak.
+/// The table as text (comfy-table), with totals and the arena peak.
 pub fn table(model: &Model<'_>) -> Result<String, Error> {
     let rows = rows(model)?;
-    let mut s = String::new();
-    let _ = writeln!(s, "{:>5}  {:<18} {:<16} {:>12} {:>12}", "layer", "op", "output", "MACs", "weight B");
+    let mut table = comfy_table::Table::new();
+    table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    table.set_header(["layer", "op", "output", "MACs", "weight B"]);
     for r in &rows {
         let shape = r.output_shape.iter().map(u16::to_string).collect::<Vec<_>>().join("x");
-        let _ = writeln!(s, "{:>5}  {:<18} {:<16} {:>12} {:>12}", r.index, r.op, shape, r.macs, r.weight_bytes);
+        table.add_row([r.index.to_string(), r.op.to_owned(), shape, r.macs.to_string(), r.weight_bytes.to_string()]);
     }
     let macs: u64 = rows.iter().map(|r| r.macs).sum();
     let weights: usize = rows.iter().map(|r| r.weight_bytes).sum();
-    let _ = writeln!(s, "{:>5}  {:<18} {:<16} {:>12} {:>12}", "total", "", "", macs, weights);
-    let _ = writeln!(s, "arena peak: {} bytes", model.arena_bytes());
-    Ok(s)
+    table.add_row(["total".to_owned(), String::new(), String::new(), macs.to_string(), weights.to_string()]);
+    for column in [0, 3, 4] {
+        if let Some(c) = table.column_mut(column) {
+            c.set_cell_alignment(comfy_table::CellAlignment::Right);
+        }
+    }
+    Ok(format!("{table}\narena peak: {} bytes\n", model.arena_bytes()))
 }

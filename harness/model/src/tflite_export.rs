@@ -1694,8 +1694,7 @@ mod tests {
 
     #[test]
     fn requantized_int4_imports_are_refused_naming_the_layer() {
-        let path =
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/mlperf-tiny/kws/kws_ref_model.tflite");
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/mlperf-tiny/kws/kws_ref_model.tflite");
         let image = crate::import(&std::fs::read(&path).unwrap(), &path, WeightFormat::Int4).unwrap();
         match export(&image, Path::new("kws4.tbm"), &[]) {
             Err(e @ Error::Export { layer: 0, op: "CONV_2D", .. }) => {

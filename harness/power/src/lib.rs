@@ -10,11 +10,11 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tinybench_config::{PowerConfig, SimPowerConfig};
 
 /// Whether a figure was measured by an instrument or computed from a model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Provenance {
     Measured,
@@ -31,7 +31,7 @@ impl Provenance {
 }
 
 /// Energy of one inference.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct EnergyReading {
     pub energy_uj: f64,
     pub average_power_mw: f64,

@@ -1,24 +1,25 @@
-//! The run folder's files: `results.csv`, `results.json`, `report.md`.
+//! The run folder's files: `results.csv`, `results.json`, `report.md`,
+//! rewritten whole (temporary file + rename) when the run starts and after
+//! every case, so an interrupted run leaves readable files that say what is
+//! missing.
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use tinybench_runner::{BenchEvent, CaseResult, RunResults};
+use tinybench_runner::{BenchEvent, CaseResult, RunResults, write_atomically};
 
+use crate::table::{TableStyle, table};
 use crate::{Reporter, summary_table, thousands};
 
 /// Writes the three result files, after every case and at the end.
 pub struct FilesReporter {
     dir: PathBuf,
-    partial: RunResults,
+    partial: Option<RunResults>,
 }
 
 impl FilesReporter {
-    pub fn new(dir: &Path, config: &str, board: &str) -> Self {
-        FilesReporter {
-            dir: dir.to_owned(),
-            partial: RunResults { config: config.into(), board: board.into(), results: vec![], failures: vec![] },
-        }
+    pub fn new(dir: &Path) -> Self {
+        FilesReporter { dir: dir.to_owned(), partial: None }
     }
 
     /// The files this reporter writes.
@@ -32,27 +33,32 @@ impl FilesReporter {
         write_atomically(&json, json_string(results)?.as_bytes())?;
         write_atomically(&md, markdown_string(results).as_bytes())
     }
-}
 
-/// Write to a temporary file, then rename: a crash never leaves half a file.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
+    /// Applies `change` to the run so far and writes the files.
+    fn update(&mut self, change: impl FnOnce(&mut RunResults)) -> std::io::Result<()> {
+        let Some(partial) = self.partial.as_mut() else { return Ok(()) };
+        change(partial);
+        partial.update_status();
+        let partial = partial.clone();
+        self.write(&partial)
+    }
 }
 
 impl Reporter for FilesReporter {
     fn on_event(&mut self, event: &BenchEvent) -> std::io::Result<()> {
         match event {
-            BenchEvent::CaseFinished { result, .. } => {
-                self.partial.results.push((**result).clone());
-                self.write(&self.partial)
+            BenchEvent::RunStarted { config, board, cases, .. } => {
+                self.partial = Some(RunResults::new(config.display().to_string(), board.clone(), cases.clone()));
+                self.update(|_| {})
             }
-            BenchEvent::CaseFailed { failure, .. } => {
-                self.partial.failures.push(failure.clone());
-                self.write(&self.partial)
+            BenchEvent::CaseFinished { result, .. } | BenchEvent::CaseReused { result, .. } => {
+                self.update(|r| r.results.push((**result).clone()))
             }
-            BenchEvent::RunFinished { results } => self.write(results),
+            BenchEvent::CaseFailed { failure, .. } => self.update(|r| r.failures.push(failure.clone())),
+            BenchEvent::RunFinished { results } => {
+                self.partial = Some(results.clone());
+                self.write(results)
+            }
             _ => Ok(()),
         }
     }
@@ -60,9 +66,13 @@ impl Reporter for FilesReporter {
 
 /// One flat CSV row per case. Units are in the column names; `timing` and
 /// `energy_provenance` say whether figures are simulated/modeled or measured.
+/// A failed case has `status` `failed` and a one-line `reason`, and nothing
+/// else but its name; a case an interrupted run did not reach, `not-run`.
 #[derive(Serialize, Default)]
 struct CsvRow<'a> {
     case: &'a str,
+    status: &'a str,
+    reason: String,
     workload: &'a str,
     shape: &'a str,
     quantization: &'a str,
@@ -115,6 +125,8 @@ impl<'a> From<&'a CaseResult> for CsvRow<'a> {
         let round = |x: f64| (x * 1000.0).round() / 1000.0;
         CsvRow {
             case: &r.case,
+            status: if r.checksum_ok { "ok" } else { "output-mismatch" },
+            reason: String::new(),
             workload: &r.workload,
             shape: &r.shape,
             quantization: &r.quantization,
@@ -162,21 +174,37 @@ impl<'a> From<&'a CaseResult> for CsvRow<'a> {
     }
 }
 
-/// `results.csv`: one row per successful case.
+/// `results.csv`: one row per case, in run order.
 pub fn csv_string(results: &RunResults) -> std::io::Result<String> {
+    let header = csv_header();
     let mut w = csv::Writer::from_writer(Vec::new());
-    if results.results.is_empty() {
-        // Keep the header even with no rows, so tools can still read the file.
-        w.write_record(csv_header())?;
+    // The header comes first even without rows, so tools can read the file.
+    w.write_record(&header)?;
+    w.flush()?;
+    let mut rows =
+        csv::WriterBuilder::new().has_headers(false).from_writer(w.into_inner().map_err(|e| e.into_error())?);
+    for case in &results.cases {
+        if let Some(r) = results.results.iter().find(|r| &r.case == case) {
+            rows.serialize(CsvRow::from(r))?;
+            continue;
+        }
+        // A failed or missing case: its name, status and reason; the
+        // figures stay empty rather than 0, which would read as data.
+        let (status, reason) = match results.failures.iter().find(|f| &f.case == case) {
+            Some(f) => ("failed", format!("{}: {}", f.kind.as_str(), f.reason())),
+            None => ("not-run", String::new()),
+        };
+        let mut record = vec![String::new(); header.len()];
+        record[0] = case.clone();
+        record[1] = status.to_owned();
+        record[2] = reason;
+        rows.write_record(&record)?;
     }
-    for r in &results.results {
-        w.serialize(CsvRow::from(r))?;
-    }
-    let bytes = w.into_inner().map_err(|e| e.into_error())?;
+    let bytes = rows.into_inner().map_err(|e| e.into_error())?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-/// The CSV header line, from serializing an empty row.
+/// The CSV header, from serializing an empty row.
 fn csv_header() -> Vec<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let _ = w.serialize(CsvRow::default());
@@ -190,9 +218,21 @@ pub fn json_string(results: &RunResults) -> std::io::Result<String> {
     Ok(serde_json::to_string_pretty(results)? + "\n")
 }
 
-/// `report.md`: a human-readable report.
+/// `report.md`: a human-readable report. Every table is a comfy-table
+/// Markdown table; error texts, which may span lines, go in text blocks.
 pub fn markdown_string(results: &RunResults) -> String {
     let mut md = format!("# tinybench report\n\nConfiguration `{}` on board `{}`.\n\n", results.config, results.board);
+    if !results.complete {
+        let done = results.cases.len() - results.missing.len();
+        md.push_str(&format!(
+            "> **Incomplete run**{}: {done} of {} cases finished; missing: {}. \
+             `tinybench run {} --resume <this folder>` finishes it.\n\n",
+            if results.interrupted { " (interrupted)" } else { " (in progress)" },
+            results.cases.len(),
+            results.missing.join(", "),
+            results.config
+        ));
+    }
     if let Some(r) = results.results.first() {
         md.push_str(&format!(
             "- Timing: **{}**.\n- Energy: **{}** — {}.\n- Revision `{}`, {}.\n\n",
@@ -203,114 +243,136 @@ pub fn markdown_string(results: &RunResults) -> String {
             r.provenance.toolchain
         ));
     }
-    md.push_str("## Summary\n\n```text\n");
-    md.push_str(&summary_table(results));
-    md.push_str("```\n");
+    md.push_str("## Summary\n\n");
+    md.push_str(&summary_table(results, TableStyle::Markdown));
     for r in &results.results {
-        md.push_str(&format!("\n## {}\n\n", r.case));
-        md.push_str(&format!(
-            "Workload `{}` `{}`, {} weights, kernels `{}`, {} MACs per inference; {} warm-up and {} timed inferences at {} Hz.\n\n",
-            r.workload,
-            r.shape,
-            r.quantization,
-            r.kernels,
-            thousands(r.macs),
-            r.warmup,
-            r.iterations,
-            thousands(r.provenance.clock_hz)
-        ));
-        md.push_str("| metric | min | median | max |\n|---|---:|---:|---:|\n");
-        md.push_str(&format!(
-            "| cycles ({}) | {} | {} | {} |\n",
-            r.provenance.timing.split(' ').next().unwrap_or(""),
-            thousands(r.cycles.min as u64),
-            thousands(r.cycles.median as u64),
-            thousands(r.cycles.max as u64)
-        ));
-        md.push_str(&format!(
-            "| latency (us) | {:.2} | {:.2} | {:.2} |\n\n",
-            r.latency_us.min, r.latency_us.median, r.latency_us.max
-        ));
-        md.push_str(&format!(
-            "Energy per inference ({}): {:.3} uJ at {:.2} mW average.\n\n",
-            r.energy.provenance.as_str(),
-            r.energy.energy_uj,
-            r.energy.average_power_mw
-        ));
-        let m = &r.memory;
-        md.push_str("| memory | bytes |\n|---|---:|\n");
-        for (name, v) in [
-            ("text", m.sections.text_bytes),
-            ("rodata", m.sections.rodata_bytes),
-            ("data", m.sections.data_bytes),
-            ("bss", m.sections.bss_bytes),
-            ("flash (text + rodata + data)", m.flash_bytes),
-            ("static RAM (data + bss)", m.static_ram_bytes),
-            ("stack peak (painted)", m.stack_peak_bytes),
-            ("weights", r.weight_bytes),
-            ("activation arena", r.arena_bytes),
-        ] {
-            md.push_str(&format!("| {name} | {} |\n", thousands(v)));
-        }
-        if m.sections.eval_data_bytes > 0 {
-            md.push_str(&format!(
-                "\nEvaluation inputs linked for the accuracy run ({} bytes) are not counted in flash.\n",
-                thousands(m.sections.eval_data_bytes)
-            ));
-        }
-        if let Some(a) = &r.accuracy {
-            md.push_str(&format!(
-                "\nAccuracy: {:.2}% on {} test samples (host engine); {:.2}% on the first {} on the target, \
-                 whose outputs equal the host's byte for byte.\n",
-                a.host_pct, a.host_samples, a.target_pct, a.target_samples
-            ));
-        }
-        if !r.layers.is_empty() {
-            md.push_str(&format!(
-                "\n| layer | op | output | MACs | weight B | cycles ({}) | MAC/cycle |\n|---:|---|---|---:|---:|---:|---:|\n",
-                r.provenance.timing.split(' ').next().unwrap_or("")
-            ));
-            if r.layers.iter().any(|l| l.cycles_median == 0.0 && l.macs > 0) {
-                md.push_str(
-                    "\nLayers showing 0 cycles are fused into the following layer by the kernel set; \
-                     the group's cycles are on its last layer.\n\n",
-                );
-            }
-            for l in &r.layers {
-                md.push_str(&format!(
-                    "| {} | {} | {} | {} | {} | {} | {:.3} |\n",
-                    l.index,
-                    l.op,
-                    l.output_shape,
-                    thousands(l.macs),
-                    thousands(l.weight_bytes),
-                    thousands(l.cycles_median as u64),
-                    l.macs_per_cycle
-                ));
-            }
-        }
-        md.push_str(&format!(
-            "\nOutput checksum {:#010x} ({}); firmware SHA-256 `{}`.\n",
-            r.output_checksum,
-            if r.checksum_ok {
-                "equals the host's computation".to_owned()
-            } else {
-                format!("host expected {:#010x}", r.expected_checksum)
-            },
-            r.provenance.firmware_sha256
-        ));
+        case_section(&mut md, r);
     }
     if !results.failures.is_empty() {
-        md.push_str("\n## Failures\n\n");
+        md.push_str("\n## Failures\n");
         for f in &results.failures {
-            md.push_str(&format!("- `{}` ({:?}): {}\n", f.case, f.kind, f.error.replace('\n', " ")));
+            md.push_str(&format!("\n### {} ({})\n\n```text\n{}\n```\n", f.case, f.kind.as_str(), f.error.trim_end()));
         }
     }
     md
 }
 
+fn case_section(md: &mut String, r: &CaseResult) {
+    let strings = |cells: &[&str]| cells.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+    let timing = r.provenance.timing.split(' ').next().unwrap_or("");
+    md.push_str(&format!("\n## {}\n\n", r.case));
+    md.push_str(&format!(
+        "Workload `{}` `{}`, {} weights, kernels `{}`, {} MACs per inference; {} warm-up and {} timed inferences at {} Hz.\n\n",
+        r.workload,
+        r.shape,
+        r.quantization,
+        r.kernels,
+        thousands(r.macs),
+        r.warmup,
+        r.iterations,
+        thousands(r.provenance.clock_hz)
+    ));
+    md.push_str(&table(
+        TableStyle::Markdown,
+        &strings(&["metric", "min", "median", "max"]),
+        vec![
+            vec![
+                format!("cycles ({timing})"),
+                thousands(r.cycles.min as u64),
+                thousands(r.cycles.median as u64),
+                thousands(r.cycles.max as u64),
+            ],
+            vec![
+                "latency (us)".to_owned(),
+                format!("{:.2}", r.latency_us.min),
+                format!("{:.2}", r.latency_us.median),
+                format!("{:.2}", r.latency_us.max),
+            ],
+        ],
+        &[1, 2, 3],
+    ));
+    md.push_str(&format!(
+        "\nEnergy per inference ({}): {:.3} uJ at {:.2} mW average.\n\n",
+        r.energy.provenance.as_str(),
+        r.energy.energy_uj,
+        r.energy.average_power_mw
+    ));
+    let m = &r.memory;
+    let memory = [
+        ("text", m.sections.text_bytes),
+        ("rodata", m.sections.rodata_bytes),
+        ("data", m.sections.data_bytes),
+        ("bss", m.sections.bss_bytes),
+        ("flash (text + rodata + data)", m.flash_bytes),
+        ("static RAM (data + bss)", m.static_ram_bytes),
+        ("stack peak (painted)", m.stack_peak_bytes),
+        ("weights", r.weight_bytes),
+        ("activation arena", r.arena_bytes),
+    ];
+    md.push_str(&table(
+        TableStyle::Markdown,
+        &strings(&["memory", "bytes"]),
+        memory.iter().map(|(name, v)| vec![(*name).to_owned(), thousands(*v)]).collect(),
+        &[1],
+    ));
+    if m.sections.eval_data_bytes > 0 {
+        md.push_str(&format!(
+            "\nEvaluation inputs linked for the accuracy run ({} bytes) are not counted in flash.\n",
+            thousands(m.sections.eval_data_bytes)
+        ));
+    }
+    if let Some(a) = &r.accuracy {
+        md.push_str(&format!(
+            "\nAccuracy: {:.2}% on {} test samples (host engine); {:.2}% on the first {} on the target, \
+             whose outputs equal the host's byte for byte.\n",
+            a.host_pct, a.host_samples, a.target_pct, a.target_samples
+        ));
+    }
+    if !r.layers.is_empty() {
+        md.push('\n');
+        md.push_str(&table(
+            TableStyle::Markdown,
+            &strings(&["layer", "op", "output", "MACs", "weight B", &format!("cycles ({timing})"), "MAC/cycle"]),
+            r.layers
+                .iter()
+                .map(|l| {
+                    vec![
+                        l.index.to_string(),
+                        l.op.clone(),
+                        l.output_shape.clone(),
+                        thousands(l.macs),
+                        thousands(l.weight_bytes),
+                        thousands(l.cycles_median as u64),
+                        format!("{:.3}", l.macs_per_cycle),
+                    ]
+                })
+                .collect(),
+            &[0, 3, 4, 5, 6],
+        ));
+        // After the table: a line between its header and rows would end it.
+        if r.layers.iter().any(|l| l.cycles_median == 0.0 && l.macs > 0) {
+            md.push_str(
+                "\nLayers showing 0 cycles are fused into the following layer by the kernel set; \
+                 the group's cycles are on its last layer.\n",
+            );
+        }
+    }
+    md.push_str(&format!(
+        "\nOutput checksum {:#010x} ({}); firmware SHA-256 `{}`.\n",
+        r.output_checksum,
+        if r.checksum_ok {
+            "equals the host's computation".to_owned()
+        } else {
+            format!("host expected {:#010x}", r.expected_checksum)
+        },
+        r.provenance.firmware_sha256
+    ));
+}
+
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
     use crate::fixtures;
 
@@ -320,12 +382,32 @@ mod tests {
     }
 
     #[test]
-    fn csv_without_rows_keeps_header() {
-        let mut r = fixtures::results();
-        r.results.clear();
-        let csv = csv_string(&r).unwrap();
-        assert!(csv.starts_with("case,workload,shape,"), "{csv}");
+    fn csv_without_cases_keeps_header() {
+        let csv = csv_string(&RunResults::new("c.toml".into(), "sim-m4".into(), vec![])).unwrap();
+        assert!(csv.starts_with("case,status,reason,workload,shape,"), "{csv}");
         assert_eq!(csv.lines().count(), 1);
+    }
+
+    #[test]
+    fn failed_and_missing_cases_have_rows_with_a_status_and_no_figures() {
+        let mut results = fixtures::results();
+        results.cases.push("later".into());
+        results.failures[0].error =
+            "firmware build for case broken failed; full log in x/build.log:\n    rust-lld ...".into();
+        results.update_status();
+        let csv = csv_string(&results).unwrap();
+        let rows: Vec<&str> = csv.lines().collect();
+        assert_eq!(rows.len(), 4, "{csv}");
+        assert!(rows[1].starts_with("conv3x3-16x16x8-16,ok,,conv2d-3x3,"), "{}", rows[1]);
+        let columns = rows[0].split(',').count();
+        assert_eq!(
+            rows[2],
+            format!(
+                "broken,failed,target: firmware build for case broken failed; full log in x/build.log{}",
+                ",".repeat(columns - 3)
+            )
+        );
+        assert_eq!(rows[3], format!("later,not-run{}", ",".repeat(columns - 2)));
     }
 
     #[test]
@@ -334,22 +416,61 @@ mod tests {
     }
 
     #[test]
+    fn a_fused_layer_with_0_cycles_keeps_the_layer_table_whole() {
+        let mut results = fixtures::results();
+        results.results[0].layers[0].cycles_median = 0.0;
+        let md = markdown_string(&results);
+        let header = md.find("| layer |").expect("layer table");
+        let table: Vec<&str> = md[header..].lines().take_while(|l| l.starts_with('|')).collect();
+        assert_eq!(table.len(), 2 + results.results[0].layers.len(), "{md}");
+        assert!(md[header..].contains("Layers showing 0 cycles are fused"), "{md}");
+    }
+
+    #[test]
+    fn an_unfinished_run_says_what_is_missing_and_how_to_finish_it() {
+        let mut results = fixtures::results();
+        results.cases.push("later".into());
+        results.finish(true);
+        let md = markdown_string(&results);
+        assert!(md.contains("**Incomplete run** (interrupted): 2 of 3 cases finished; missing: later."), "{md}");
+        assert!(md.contains("--resume"), "{md}");
+        assert!(!markdown_string(&fixtures::results()).contains("Incomplete"));
+    }
+
+    #[test]
     fn json_round_trips_fields() {
         let json: serde_json::Value = serde_json::from_str(&json_string(&fixtures::results()).unwrap()).unwrap();
         assert_eq!(json["results"][0]["cycles_per_iteration"][1], 1_200_010);
         assert_eq!(json["results"][0]["energy"]["provenance"], "modeled");
         assert_eq!(json["failures"][0]["kind"], "target");
+        assert_eq!((json["complete"].as_bool(), json["interrupted"].as_bool()), (Some(true), Some(false)));
     }
 
     #[test]
-    fn files_are_written_after_each_case() {
+    fn files_are_written_at_the_start_and_after_each_case() {
         let dir = tempfile::tempdir().unwrap();
-        let mut rep = FilesReporter::new(dir.path(), "c.toml", "sim-m4");
+        let mut rep = FilesReporter::new(dir.path());
+        let read_json = || -> serde_json::Value {
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join("results.json")).unwrap()).unwrap()
+        };
+        let cases = vec!["conv3x3-16x16x8-16".to_owned(), "second".to_owned()];
+        rep.on_event(&BenchEvent::RunStarted {
+            config: PathBuf::from("c.toml"),
+            board: "sim-m4".into(),
+            target: "sim".into(),
+            run_dir: dir.path().to_owned(),
+            cases: cases.clone(),
+        })
+        .unwrap();
+        assert_eq!(read_json()["missing"], serde_json::json!(cases));
+        assert_eq!(read_json()["complete"], false);
         rep.on_event(&BenchEvent::CaseFinished { index: 0, result: Box::new(fixtures::result()) }).unwrap();
         for p in rep.paths() {
             assert!(p.is_file(), "{}", p.display());
         }
+        assert_eq!(read_json()["missing"], serde_json::json!(["second"]));
         let csv = std::fs::read_to_string(dir.path().join("results.csv")).unwrap();
-        assert_eq!(csv.lines().count(), 2);
+        assert_eq!(csv.lines().count(), 3);
+        assert!(!dir.path().join("results.json.tmp").exists());
     }
 }

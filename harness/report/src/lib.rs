@@ -4,6 +4,9 @@
 //! - [`TerminalReporter`]: progress on stderr, a summary table on stdout;
 //! - [`FilesReporter`]: `results.csv`, `results.json` and `report.md` in the
 //!   run folder, rewritten after every case so a failure loses nothing.
+//!
+//! Tables come from comfy-table (terminal and Markdown presets), progress
+//! bars from indicatif.
 
 mod files;
 mod table;
@@ -12,7 +15,7 @@ mod terminal;
 use tinybench_runner::BenchEvent;
 
 pub use files::{FilesReporter, csv_string, json_string, markdown_string};
-pub use table::summary_table;
+pub use table::{TableStyle, summary_table};
 pub use terminal::TerminalReporter;
 
 /// Consumes run events.
@@ -109,22 +112,24 @@ pub(crate) mod fixtures {
                 target: "sim".into(),
                 timing: "simulated (cortex-m4 cycle model)".into(),
                 firmware_sha256: "00ff".into(),
+                inputs_sha256: "aa11".into(),
                 timestamp: "2026-11-27T23:00:00Z".into(),
             },
         }
     }
 
+    /// A finished run of two cases: one result, one failure.
     pub fn results() -> RunResults {
-        RunResults {
-            config: "configs/sim-m4.toml".into(),
-            board: "sim-m4".into(),
-            results: vec![result()],
-            failures: vec![tinybench_runner::CaseFailure {
-                case: "broken".into(),
-                kind: tinybench_runner::FailureKind::Target,
-                error: "simulation stopped: undefined instruction".into(),
-            }],
-        }
+        let cases = vec!["conv3x3-16x16x8-16".to_owned(), "broken".to_owned()];
+        let mut results = RunResults::new("configs/sim-m4.toml".into(), "sim-m4".into(), cases);
+        results.results.push(result());
+        results.failures.push(tinybench_runner::CaseFailure {
+            case: "broken".into(),
+            kind: tinybench_runner::FailureKind::Target,
+            error: "simulation stopped: undefined instruction".into(),
+        });
+        results.finish(false);
+        results
     }
 }
 

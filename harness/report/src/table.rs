@@ -1,12 +1,75 @@
-//! The plain-text summary table printed at the end of a run.
+//! The summary table: one row per case in run order, for the terminal and for
+//! Markdown (comfy-table renders both; only the preset differs).
 
-use tinybench_runner::RunResults;
+use comfy_table::{CellAlignment, Table, presets};
+use tinybench_runner::{CaseResult, RunResults};
 
 use crate::thousands;
 
-/// One row per case, columns aligned; simulated and modeled figures say so in
-/// their headers.
-pub fn summary_table(results: &RunResults) -> String {
+/// How a table is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableStyle {
+    /// Box-drawing characters, for a terminal or a log.
+    Terminal,
+    /// A GitHub-flavored Markdown table.
+    Markdown,
+}
+
+/// A table in `style` with `header`; columns whose index is in `right` are
+/// right-aligned (numbers).
+pub(crate) fn table(style: TableStyle, header: &[String], rows: Vec<Vec<String>>, right: &[usize]) -> String {
+    let mut table = Table::new();
+    table.load_preset(match style {
+        TableStyle::Terminal => presets::UTF8_FULL_CONDENSED,
+        TableStyle::Markdown => presets::ASCII_MARKDOWN,
+    });
+    let cell = |text: &str| match style {
+        TableStyle::Terminal => text.to_owned(),
+        TableStyle::Markdown => markdown_cell(text),
+    };
+    table.set_header(header.iter().map(|h| cell(h)));
+    for row in rows {
+        table.add_row(row.iter().map(|c| cell(c)));
+    }
+    for &c in right {
+        if let Some(column) = table.column_mut(c) {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    let mut text = table.to_string();
+    if style == TableStyle::Markdown {
+        text = mark_right_aligned(&text, right);
+    }
+    text.push('\n');
+    text
+}
+
+/// Ends the Markdown delimiter row's cells of right-aligned columns with
+/// `:` (comfy-table pads them, but renderers go by the delimiter row).
+fn mark_right_aligned(text: &str, right: &[usize]) -> String {
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    if let Some(delimiter) = lines.get_mut(1) {
+        let mut cells: Vec<String> = delimiter.split('|').map(str::to_owned).collect();
+        for &c in right {
+            // cells[0] is before the first '|'.
+            if let Some(cell) = cells.get_mut(c + 1).filter(|cell| cell.ends_with('-')) {
+                cell.pop();
+                cell.push(':');
+            }
+        }
+        *delimiter = cells.join("|");
+    }
+    lines.join("\n")
+}
+
+/// A cell's text safe inside a Markdown table: one line, pipes escaped.
+fn markdown_cell(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ").replace('|', "\\|")
+}
+
+/// One row per case in run order: results, failures (`FAILED (kind)`; the
+/// reasons follow the table) and cases not run yet (`not run`).
+pub fn summary_table(results: &RunResults, style: TableStyle) -> String {
     let timing = results.results.first().map_or("cycles", |r| {
         if r.provenance.timing.starts_with("simulated") { "cycles (simulated)" } else { "cycles (measured)" }
     });
@@ -14,77 +77,74 @@ pub fn summary_table(results: &RunResults) -> String {
         .results
         .first()
         .map_or("energy/inf".to_owned(), |r| format!("uJ/inf ({})", r.energy.provenance.as_str()));
-    let header = vec![
-        "case".to_owned(),
-        "weights".to_owned(),
-        "kernels".to_owned(),
-        format!("{timing} min / median / max"),
-        "latency us".to_owned(),
-        "MAC/cycle".to_owned(),
-        energy,
-        "flash B".to_owned(),
-        "RAM B".to_owned(),
-        "stack B".to_owned(),
-        "accuracy".to_owned(),
-        "output".to_owned(),
-    ];
-    let mut rows = vec![header];
-    for r in &results.results {
-        rows.push(vec![
-            r.case.clone(),
-            r.quantization.clone(),
-            r.kernels.clone(),
-            format!(
-                "{} / {} / {}",
-                thousands(r.cycles.min as u64),
-                thousands(r.cycles.median as u64),
-                thousands(r.cycles.max as u64)
-            ),
-            format!("{:.1}", r.latency_us.median),
-            format!("{:.3}", r.macs_per_cycle),
-            format!("{:.2}", r.energy.energy_uj),
-            thousands(r.memory.flash_bytes),
-            thousands(r.memory.static_ram_bytes),
-            thousands(r.memory.stack_peak_bytes),
-            r.accuracy.as_ref().map_or_else(|| "-".to_owned(), |a| format!("{:.2}%", a.host_pct)),
-            if r.checksum_ok { "matches host".to_owned() } else { "MISMATCH".to_owned() },
-        ]);
-    }
+    let header: Vec<String> = [
+        "case",
+        "status",
+        "weights",
+        "kernels",
+        &format!("{timing} min / median / max"),
+        "latency us",
+        "MAC/cycle",
+        &energy,
+        "flash B",
+        "RAM B",
+        "stack B",
+        "accuracy",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let columns = header.len();
+    let rows = results
+        .cases
+        .iter()
+        .map(|case| {
+            if let Some(r) = results.results.iter().find(|r| &r.case == case) {
+                result_row(r)
+            } else {
+                let status = match results.failures.iter().find(|f| &f.case == case) {
+                    Some(f) => format!("FAILED ({})", f.kind.as_str()),
+                    None => "not run".to_owned(),
+                };
+                let mut row = vec![case.clone(), status];
+                row.resize(columns, String::new());
+                row
+            }
+        })
+        .collect();
+    let mut text = table(style, &header, rows, &[4, 5, 6, 7, 8, 9, 10, 11]);
     for f in &results.failures {
-        let mut row = vec![f.case.clone(), format!("FAILED: {}", f.error.lines().next().unwrap_or_default())];
-        // The message spans the remaining columns.
-        row.resize(rows[0].len(), String::new());
-        rows.push(row);
+        text.push_str(&match style {
+            TableStyle::Terminal => format!("{}: {}\n", f.case, f.reason()),
+            TableStyle::Markdown => format!("\n- `{}`: {}", f.case, markdown_cell(&f.reason())),
+        });
     }
-    let columns = rows[0].len();
-    // Failure rows (after the results) run past their column: not measured.
-    let measured = &rows[..=results.results.len()];
-    let widths: Vec<usize> =
-        (0..columns).map(|c| measured.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
-    let mut out = String::new();
-    for (i, row) in rows.iter().enumerate() {
-        // A failure row's message runs past its column; don't pad the rest.
-        let last = if row.iter().skip(2).all(String::is_empty) { 2 } else { columns };
-        let cells: Vec<String> = row[..last]
-            .iter()
-            .enumerate()
-            .map(|(c, cell)| {
-                let pad = widths[c].saturating_sub(cell.chars().count());
-                if c == 0 || c + 1 == last {
-                    format!("{cell}{}", " ".repeat(if c + 1 == last { 0 } else { pad }))
-                } else {
-                    format!("{}{cell}", " ".repeat(pad))
-                }
-            })
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-        if i == 0 {
-            out.push_str(&widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  "));
-            out.push('\n');
-        }
+    if style == TableStyle::Markdown && !results.failures.is_empty() {
+        text.push('\n');
     }
-    out
+    text
+}
+
+fn result_row(r: &CaseResult) -> Vec<String> {
+    vec![
+        r.case.clone(),
+        if r.checksum_ok { "ok".to_owned() } else { "OUTPUT MISMATCH".to_owned() },
+        r.quantization.clone(),
+        r.kernels.clone(),
+        format!(
+            "{} / {} / {}",
+            thousands(r.cycles.min as u64),
+            thousands(r.cycles.median as u64),
+            thousands(r.cycles.max as u64)
+        ),
+        format!("{:.1}", r.latency_us.median),
+        format!("{:.3}", r.macs_per_cycle),
+        format!("{:.2}", r.energy.energy_uj),
+        thousands(r.memory.flash_bytes),
+        thousands(r.memory.static_ram_bytes),
+        thousands(r.memory.stack_peak_bytes),
+        r.accuracy.as_ref().map_or_else(|| "-".to_owned(), |a| format!("{:.2}%", a.host_pct)),
+    ]
 }
 
 #[cfg(test)]
@@ -93,6 +153,21 @@ mod tests {
 
     #[test]
     fn summary_snapshot() {
-        insta::assert_snapshot!(summary_table(&crate::fixtures::results()));
+        insta::assert_snapshot!(summary_table(&crate::fixtures::results(), TableStyle::Terminal));
+    }
+
+    #[test]
+    fn markdown_cells_stay_on_one_line_and_escape_pipes() {
+        let mut results = crate::fixtures::results();
+        results.failures[0].error = "cargo failed:\n  rust-lld -o a|b --gc-sections".into();
+        results.results[0].kernels = "ref | erence".into();
+        let md = summary_table(&results, TableStyle::Markdown);
+        let table_lines: Vec<&str> = md.lines().take_while(|l| l.starts_with('|')).collect();
+        assert_eq!(table_lines.len(), 2 + results.cases.len(), "{md}");
+        // Unescaped pipes separate cells: the same count on every line.
+        let separators = |l: &str| l.matches('|').count() - l.matches("\\|").count();
+        assert!(table_lines.iter().all(|l| separators(l) == separators(table_lines[0])), "{md}");
+        assert!(md.contains("- `broken`: cargo failed\n"), "{md}");
+        assert!(md.contains("ref \\| erence"), "{md}");
     }
 }

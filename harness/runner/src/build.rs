@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use tinybench_config::{Board, CaseConfig, RunSettings};
+use tinybench_target::StopFlag;
 
 use crate::RunnerError;
 
@@ -44,15 +45,18 @@ pub struct FirmwareBuild<'a> {
     pub workload_env: &'a [(&'static str, String)],
     /// The build's full output goes here.
     pub log_path: &'a Path,
+    /// A raised flag kills the build (the run was asked to stop).
+    pub stop: &'a StopFlag,
 }
 
 impl FirmwareBuild<'_> {
     /// Environment variables the firmware's build.rs reads.
     pub fn env(&self) -> Vec<(&'static str, String)> {
         let board_file = self.board.path.canonicalize().unwrap_or_else(|_| self.board.path.clone());
+        // The case's name stays on the host: a label must not move code in
+        // the timed image (a longer name once cost a case 2,355 cycles).
         let mut env = vec![
             ("TINYBENCH_BOARD_FILE", board_file.display().to_string()),
-            ("TINYBENCH_CASE_NAME", self.case.name.clone()),
             ("TINYBENCH_WARMUP", self.run.warmup.to_string()),
             ("TINYBENCH_ITERATIONS", self.run.iterations.to_string()),
             ("TINYBENCH_KERNELS", self.case.kernels.as_str().to_owned()),
@@ -97,16 +101,23 @@ impl FirmwareBuild<'_> {
         for (k, v) in self.env() {
             cmd.env(k, v);
         }
-        let output = cmd.output().map_err(|e| RunnerError::BuildSpawn(e.to_string()))?;
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        let (status, stdout, stderr) = self.wait(cmd)?;
         let mut log = format!("# firmware build for case {}\n# env:", self.case.name);
         for (k, v) in self.env() {
             log.push_str(&format!(" {k}={v}"));
         }
-        log.push_str(&format!("\n# exit: {}\n\n{stderr}", output.status));
+        log.push_str(&format!("\n# exit: {status}\n\n{stderr}"));
         std::fs::write(self.log_path, &log).map_err(|e| RunnerError::io(self.log_path, e))?;
-        if !output.status.success() {
+        if !status.success() {
+            if let Some((section, region, bytes)) = crate::preflight::linker_overflow(&stderr) {
+                return Err(RunnerError::LinkerOverflow {
+                    board: self.board.id.clone(),
+                    section,
+                    region,
+                    bytes,
+                    log_path: self.log_path.to_owned(),
+                });
+            }
             return Err(RunnerError::BuildFailed {
                 case: self.case.name.clone(),
                 log_path: self.log_path.to_owned(),
@@ -118,6 +129,38 @@ impl FirmwareBuild<'_> {
             log_path: self.log_path.to_owned(),
             tail: "cargo reported success but named no executable".to_owned(),
         })
+    }
+}
+
+impl FirmwareBuild<'_> {
+    /// Runs cargo to its end, or kills it when the stop flag rises; returns
+    /// its status, stdout and stderr. Output goes to files beside the log,
+    /// so neither pipe can fill up while this polls.
+    fn wait(&self, mut cmd: Command) -> Result<(std::process::ExitStatus, String, String), RunnerError> {
+        let stdout_path = self.log_path.with_extension("stdout.tmp");
+        let stderr_path = self.log_path.with_extension("stderr.tmp");
+        let create = |path: &Path| std::fs::File::create(path).map_err(|e| RunnerError::io(path, e));
+        cmd.stdout(create(&stdout_path)?).stderr(create(&stderr_path)?);
+        let mut child = cmd.spawn().map_err(|e| RunnerError::BuildSpawn(e.to_string()))?;
+        let status = loop {
+            if self.stop.is_raised() {
+                let _ = child.kill();
+                let _ = child.wait();
+                let _ = (std::fs::remove_file(&stdout_path), std::fs::remove_file(&stderr_path));
+                return Err(RunnerError::Stopped);
+            }
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) => std::thread::sleep(std::time::Duration::from_millis(50)),
+                Err(e) => return Err(RunnerError::BuildSpawn(e.to_string())),
+            }
+        };
+        let read = |path: &Path| {
+            let bytes = std::fs::read(path).map_err(|e| RunnerError::io(path, e))?;
+            let _ = std::fs::remove_file(path);
+            Ok::<_, RunnerError>(String::from_utf8_lossy(&bytes).into_owned())
+        };
+        Ok((status, read(&stdout_path)?, read(&stderr_path)?))
     }
 }
 

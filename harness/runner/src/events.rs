@@ -6,6 +6,22 @@ use std::time::Duration;
 
 use crate::results::{CaseFailure, CaseResult, RunResults};
 
+/// What a case is doing, for progress displays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Reading the model and inputs, computing the host's expected outputs
+    /// and test-set accuracy.
+    Preparing,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Preparing => "preparing the workload on the host",
+        }
+    }
+}
+
 /// Something that happened during a run.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BenchEvent {
@@ -14,7 +30,17 @@ pub enum BenchEvent {
         board: String,
         target: String,
         run_dir: PathBuf,
-        cases: usize,
+        /// Every case's name, in run order.
+        cases: Vec<String>,
+    },
+    /// A one-line notice about the run's set-up (e.g. a target being installed).
+    Note {
+        message: String,
+    },
+    Phase {
+        index: usize,
+        case: String,
+        phase: Phase,
     },
     BuildStarted {
         index: usize,
@@ -48,6 +74,12 @@ pub enum BenchEvent {
         text: String,
     },
     CaseFinished {
+        index: usize,
+        result: Box<CaseResult>,
+    },
+    /// A case an earlier, interrupted run finished, kept because nothing it
+    /// depends on changed (`--resume`).
+    CaseReused {
         index: usize,
         result: Box<CaseResult>,
     },

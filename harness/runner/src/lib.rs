@@ -10,21 +10,27 @@ pub mod build;
 mod collect;
 pub mod elf;
 mod events;
+mod fingerprint;
+pub mod folder;
+pub mod input;
+pub mod preflight;
 mod provenance;
 pub mod results;
+pub mod toolchain;
 pub mod workload;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tinybench_config::{CaseConfig, RunConfig, TargetKind};
 use tinybench_proto::{DecodeError, FrameDecoder, RunStatus};
-use tinybench_target::{BenchTarget, BudgetSource, RunBudget, SimTarget, TargetError, TargetOutput};
+use tinybench_target::{BenchTarget, BudgetSource, RunBudget, SimTarget, StopFlag, TargetError, TargetOutput};
 
 pub use collect::{Collected, Collector};
 pub use elf::{FirmwareImage, StaticMemory};
-pub use events::BenchEvent;
+pub use events::{BenchEvent, Phase};
+pub use input::InputFileError;
 pub use results::{Accuracy, CaseFailure, CaseResult, LayerResult, MemoryUsage, Provenance, RunResults, Spread};
 
 /// Why a case or a run failed.
@@ -69,6 +75,33 @@ pub enum RunnerError {
     ChecksumMismatch { firmware: u32, host: u32 },
     #[error("cannot write {}: {error}", path.display())]
     Io { path: PathBuf, error: std::io::Error },
+    #[error(transparent)]
+    InputFile(#[from] InputFileError),
+    /// The firmware's Rust target is not installed and could not be.
+    #[error("cannot build firmware: {detail}")]
+    FirmwareTargetMissing { detail: String },
+    #[error(
+        "{}: no firmware support for board {board}: the firmware is built for {} (features board-<id> in {}); \
+         use one of those, or add a feature `board-{board}` there with its start-up code in \
+         target-fw/bench-fw/src/board/ (docs/architecture.md, \"a new board\")",
+        board_file.display(), known.join(", "), manifest.display()
+    )]
+    BoardNotSupported { board: String, board_file: PathBuf, manifest: PathBuf, known: Vec<String> },
+    #[error(
+        "{what} need {needed} bytes of board {board}'s region {region}, which has {available}: short by {} bytes; \
+         use a smaller model (int4 weights, fewer target-accuracy-samples) or a board with more memory",
+        needed - available
+    )]
+    DoesNotFit { board: String, region: String, needed: u64, available: u64, what: &'static str },
+    #[error(
+        "the firmware does not fit board {board}: section {section} overflows region {region} by {bytes} bytes \
+         (linker log in {}); use a smaller model (int4 weights, fewer target-accuracy-samples) or a board with more memory",
+        log_path.display()
+    )]
+    LinkerOverflow { board: String, section: String, region: String, bytes: u64, log_path: PathBuf },
+    /// The run was asked to stop (Ctrl-C, SIGTERM) while this case ran.
+    #[error("stopped on request")]
+    Stopped,
 }
 
 impl RunnerError {
@@ -79,26 +112,32 @@ impl RunnerError {
     /// The class of failure, which decides the CLI's exit code.
     pub fn kind(&self) -> FailureKind {
         match self {
-            RunnerError::FirmwareSourcesMissing(_) | RunnerError::BuildSpawn(_) | RunnerError::BuildFailed { .. } => {
-                FailureKind::Build
-            }
+            RunnerError::FirmwareSourcesMissing(_)
+            | RunnerError::BuildSpawn(_)
+            | RunnerError::BuildFailed { .. }
+            | RunnerError::FirmwareTargetMissing { .. } => FailureKind::Build,
             RunnerError::BadElf(_)
             | RunnerError::ProtocolMismatch { .. }
             | RunnerError::Target(_)
             | RunnerError::Protocol(_)
-            | RunnerError::IncompleteResults { .. } => FailureKind::Target,
+            | RunnerError::IncompleteResults { .. }
+            | RunnerError::Stopped => FailureKind::Target,
             RunnerError::FirmwareFailed { .. }
             | RunnerError::ChecksumMismatch { .. }
             | RunnerError::OutputMismatch { .. }
             | RunnerError::EvalMismatch { .. } => FailureKind::Benchmark,
-            RunnerError::Model { .. } => FailureKind::Input,
+            RunnerError::Model { .. }
+            | RunnerError::InputFile(_)
+            | RunnerError::BoardNotSupported { .. }
+            | RunnerError::DoesNotFit { .. }
+            | RunnerError::LinkerOverflow { .. } => FailureKind::Input,
             RunnerError::Io { .. } => FailureKind::Io,
         }
     }
 }
 
 /// What kind of thing went wrong; each maps to a documented exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FailureKind {
     /// The firmware ran but reported failure or a wrong result.
@@ -113,68 +152,164 @@ pub enum FailureKind {
     Input,
 }
 
+impl FailureKind {
+    /// The kind in one word, as it appears in reports (`build`, `target`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Benchmark => "benchmark",
+            FailureKind::Build => "build",
+            FailureKind::Target => "target",
+            FailureKind::Io => "io",
+            FailureKind::Input => "input",
+        }
+    }
+}
+
+/// How to run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Raised by Ctrl-C or SIGTERM: the run stops after writing what finished.
+    pub stop: StopFlag,
+    /// Keep the cases an earlier, interrupted run finished in the same folder
+    /// when nothing they depend on changed (`--resume`).
+    pub resume: bool,
+}
+
 /// Runs every case of `config`, writing per-case artifacts (build log, ELF,
-/// firmware log) under `run_dir`. Failed cases are reported and skipped; the
-/// others still run.
-pub fn run(config: &RunConfig, run_dir: &Path, events: &mut dyn FnMut(&BenchEvent)) -> Result<RunResults, RunnerError> {
+/// firmware log, `result.json`) under `run_dir/cases/<name>/`. Failed cases
+/// are reported and skipped; the others still run. A raised stop flag ends
+/// the run after the current step; the results then say `interrupted`.
+///
+/// Before any case: the firmware must support the board and the firmware's
+/// Rust target must be installed (it is installed once if rustup can).
+pub fn run(
+    config: &RunConfig,
+    run_dir: &Path,
+    options: &RunOptions,
+    events: &mut dyn FnMut(&BenchEvent),
+) -> Result<RunResults, RunnerError> {
     let firmware_dir = build::locate_firmware_dir()?;
+    preflight::check_board_supported(&firmware_dir, &config.board)?;
+    toolchain::Toolchain::from_env()
+        .ensure_firmware_target(&firmware_dir, &mut |message| events(&BenchEvent::Note { message }))?;
     std::fs::create_dir_all(run_dir).map_err(|e| RunnerError::io(run_dir, e))?;
     let target_label = match config.target {
         TargetKind::Sim => format!("{} (simulator)", config.board.id),
     };
+    let names: Vec<String> = config.cases.iter().map(|c| c.name.clone()).collect();
     events(&BenchEvent::RunStarted {
         config: config.path.clone(),
         board: config.board.id.clone(),
         target: target_label,
         run_dir: run_dir.to_owned(),
-        cases: config.cases.len(),
+        cases: names.clone(),
     });
     let env = BuildEnvironment {
         git_revision: provenance::git_revision(&firmware_dir),
         toolchain: provenance::toolchain(&firmware_dir),
+        sources_sha256: fingerprint::firmware_sources(&firmware_dir)?,
         firmware_dir,
     };
-    let mut results = RunResults {
-        config: config.path.display().to_string(),
-        board: config.board.id.clone(),
-        results: Vec::new(),
-        failures: Vec::new(),
-    };
+    let mut results = RunResults::new(config.path.display().to_string(), config.board.id.clone(), names);
     for (index, case) in config.cases.iter().enumerate() {
-        match run_case(config, &env, index, case, run_dir, events) {
+        if options.stop.is_raised() {
+            break;
+        }
+        let case_dir = run_dir.join("cases").join(&case.name);
+        let inputs_sha256 = match fingerprint::case(config, case, &env.sources_sha256) {
+            Ok(fingerprint) => fingerprint,
+            Err(e) => {
+                record_failure(&mut results, index, case, e, events);
+                continue;
+            }
+        };
+        if options.resume
+            && let Some(result) = reusable_result(&case_dir, &inputs_sha256)
+        {
+            events(&BenchEvent::CaseReused { index, result: Box::new(result.clone()) });
+            results.results.push(result);
+            continue;
+        }
+        // Nothing of an earlier attempt may stay beside this one's files.
+        if case_dir.exists() {
+            std::fs::remove_dir_all(&case_dir).map_err(|e| RunnerError::io(&case_dir, e))?;
+        }
+        let budget = RunBudget {
+            stop: options.stop.clone(),
+            ..RunBudget::new(config.run.max_cycles, Duration::from_secs(config.run.timeout_s), BudgetSource::RunConfig)
+        };
+        match run_case(config, &env, index, case, &case_dir, &budget, &inputs_sha256, events) {
             Ok(result) => {
                 events(&BenchEvent::CaseFinished { index, result: Box::new(result.clone()) });
                 results.results.push(result);
             }
-            Err(e) => {
-                let failure = CaseFailure { case: case.name.clone(), kind: e.kind(), error: e.to_string() };
-                events(&BenchEvent::CaseFailed { index, failure: failure.clone() });
-                results.failures.push(failure);
-            }
+            // Whatever failed after a stop request failed because of it (a
+            // Ctrl-C also reaches cargo): the case is missing, not failed.
+            Err(_) if options.stop.is_raised() => break,
+            Err(e) => record_failure(&mut results, index, case, e, events),
         }
     }
+    results.finish(options.stop.is_raised());
     events(&BenchEvent::RunFinished { results: results.clone() });
     Ok(results)
+}
+
+fn record_failure(
+    results: &mut RunResults,
+    index: usize,
+    case: &CaseConfig,
+    error: RunnerError,
+    events: &mut dyn FnMut(&BenchEvent),
+) {
+    let failure = CaseFailure { case: case.name.clone(), kind: error.kind(), error: error.to_string() };
+    events(&BenchEvent::CaseFailed { index, failure: failure.clone() });
+    results.failures.push(failure);
+}
+
+/// A finished case's result from an earlier run, if its inputs are unchanged.
+fn reusable_result(case_dir: &Path, inputs_sha256: &str) -> Option<CaseResult> {
+    let text = std::fs::read_to_string(case_dir.join("result.json")).ok()?;
+    let result: CaseResult = serde_json::from_str(&text).ok()?;
+    (result.provenance.inputs_sha256 == inputs_sha256).then_some(result)
+}
+
+/// Writes to a temporary file beside `path`, then renames it over `path`:
+/// a crash or a full disk never leaves half a file.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
 }
 
 struct BuildEnvironment {
     firmware_dir: PathBuf,
     git_revision: String,
     toolchain: String,
+    /// Fingerprint of the firmware sources.
+    sources_sha256: String,
 }
 
+#[allow(clippy::too_many_arguments, reason = "one case's whole context; a struct would only rename it")]
 fn run_case(
     config: &RunConfig,
     env: &BuildEnvironment,
     index: usize,
     case: &CaseConfig,
-    run_dir: &Path,
+    case_dir: &Path,
+    budget: &RunBudget,
+    inputs_sha256: &str,
     events: &mut dyn FnMut(&BenchEvent),
 ) -> Result<CaseResult, RunnerError> {
-    let case_dir = run_dir.join("cases").join(&case.name);
-    std::fs::create_dir_all(&case_dir).map_err(|e| RunnerError::io(&case_dir, e))?;
-
-    let workload = workload::prepare(case, &case_dir)?;
+    std::fs::create_dir_all(case_dir).map_err(|e| RunnerError::io(case_dir, e))?;
+    let phase = |phase| BenchEvent::Phase { index, case: case.name.clone(), phase };
+    events(&phase(Phase::Preparing));
+    let workload = workload::prepare(case, case_dir)?;
+    preflight::check_fits(&config.board, workload.memory_needs)?;
+    if budget.stop.is_raised() {
+        return Err(RunnerError::Stopped);
+    }
     events(&BenchEvent::BuildStarted { index, case: case.name.clone() });
     let started = Instant::now();
     let build_log = case_dir.join("build.log");
@@ -186,6 +321,7 @@ fn run_case(
         run: &config.run,
         workload_env: &workload.env,
         log_path: &build_log,
+        stop: &budget.stop,
     }
     .run(&elf_path)?;
     events(&BenchEvent::BuildFinished {
@@ -204,9 +340,7 @@ fn run_case(
     events(&BenchEvent::CaseStarted { index, case: case.name.clone(), target: target.describe() });
 
     let log_path = case_dir.join("firmware.log");
-    let budget =
-        RunBudget::new(config.run.max_cycles, Duration::from_secs(config.run.timeout_s), BudgetSource::RunConfig);
-    let session = run_firmware(target.as_mut(), &image.bytes, &budget, index, events);
+    let session = run_firmware(target.as_mut(), &image.bytes, budget, index, events);
     let log_text = session.log.join("\n") + "\n";
     std::fs::write(&log_path, log_text).map_err(|e| RunnerError::io(&log_path, e))?;
     let outcome = session.outcome?;
@@ -285,12 +419,14 @@ fn run_case(
                 "measured (DWT)".to_owned()
             },
             firmware_sha256: image.sha256.clone(),
+            inputs_sha256: inputs_sha256.to_owned(),
             timestamp: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         },
     });
+    // Written at once and whole: `--resume` trusts a result.json it finds.
     let json_path = case_dir.join("result.json");
-    let json = serde_json::to_string_pretty(&result).map_err(|e| RunnerError::io(&json_path, e.into()))?;
-    std::fs::write(&json_path, json).map_err(|e| RunnerError::io(&json_path, e))?;
+    let json = serde_json::to_string_pretty(&result).map_err(|e| RunnerError::io(&json_path, e.into()))? + "\n";
+    write_atomically(&json_path, json.as_bytes()).map_err(|e| RunnerError::io(&json_path, e))?;
     Ok(result)
 }
 

@@ -1,12 +1,12 @@
 //! Typed results of a run: what reporters render.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tinybench_power::EnergyReading;
 
 use crate::elf::StaticMemory;
 
 /// Minimum, median and maximum of a sample set.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Spread {
     pub min: f64,
     pub median: f64,
@@ -33,7 +33,7 @@ impl Spread {
 }
 
 /// Where a result came from, so a row can be traced and reproduced.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Provenance {
     pub tinybench_version: String,
     /// `git describe`-like revision of the checkout, `+dirty` if modified.
@@ -48,12 +48,16 @@ pub struct Provenance {
     /// `simulated` (cycle model) or `measured` (DWT on hardware).
     pub timing: String,
     pub firmware_sha256: String,
+    /// Fingerprint of everything the result depends on (configuration entry,
+    /// board, input files, firmware sources, tinybench version): `--resume`
+    /// reuses the result only while it is unchanged.
+    pub inputs_sha256: String,
     /// RFC 3339 UTC time the case ran.
     pub timestamp: String,
 }
 
 /// Memory of one firmware build.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemoryUsage {
     #[serde(flatten)]
     pub sections: StaticMemory,
@@ -66,7 +70,7 @@ pub struct MemoryUsage {
 }
 
 /// One layer of a model workload.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LayerResult {
     pub index: usize,
     pub op: String,
@@ -79,7 +83,7 @@ pub struct LayerResult {
 }
 
 /// Accuracy of a model case on its labeled test set.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Accuracy {
     /// Percent correct on the whole test set, by the host engine.
     pub host_pct: f64,
@@ -91,7 +95,7 @@ pub struct Accuracy {
 }
 
 /// Everything measured for one benchmark case.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseResult {
     pub case: String,
     pub workload: String,
@@ -129,7 +133,7 @@ pub struct CaseResult {
 }
 
 /// A case that did not produce a result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseFailure {
     pub case: String,
     /// Exit-code class of the failure (see [`crate::FailureKind`]).
@@ -137,13 +141,78 @@ pub struct CaseFailure {
     pub error: String,
 }
 
-/// The outcome of a whole run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+impl CaseFailure {
+    /// The error's first line, at most 160 characters: for table cells and
+    /// CSV fields (the whole message is in `error`).
+    pub fn reason(&self) -> String {
+        const MAX_CHARS: usize = 160;
+        let first = self.error.lines().next().unwrap_or_default().trim_end_matches(':');
+        if first.chars().count() <= MAX_CHARS {
+            first.to_owned()
+        } else {
+            first.chars().take(MAX_CHARS - 1).chain(['…']).collect()
+        }
+    }
+}
+
+/// The outcome of a whole run, or of the part of it that is finished.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunResults {
     pub config: String,
     pub board: String,
+    /// Every case of the run, in order.
+    pub cases: Vec<String>,
+    /// Every case finished (with a result or a failure).
+    pub complete: bool,
+    /// The run was stopped (Ctrl-C, SIGTERM) before every case finished;
+    /// `tinybench run CONFIG --resume DIR` finishes it.
+    pub interrupted: bool,
+    /// Cases with neither a result nor a failure yet.
+    pub missing: Vec<String>,
     pub results: Vec<CaseResult>,
     pub failures: Vec<CaseFailure>,
+}
+
+impl RunResults {
+    /// A run that has not finished any case yet.
+    pub fn new(config: String, board: String, cases: Vec<String>) -> Self {
+        let mut results = RunResults {
+            config,
+            board,
+            missing: Vec::new(),
+            cases,
+            complete: false,
+            interrupted: false,
+            results: Vec::new(),
+            failures: Vec::new(),
+        };
+        results.update_status();
+        results
+    }
+
+    /// Recomputes `missing` and `complete` from the results and failures.
+    pub fn update_status(&mut self) {
+        let done = |name: &String| {
+            self.results.iter().any(|r| &r.case == name) || self.failures.iter().any(|f| &f.case == name)
+        };
+        self.missing = self.cases.iter().filter(|c| !done(c)).cloned().collect();
+        self.complete = self.missing.is_empty() && !self.interrupted;
+    }
+
+    /// Marks the end of the run: stopped on request or not.
+    pub fn finish(&mut self, interrupted: bool) {
+        self.interrupted = interrupted && !self.cases.is_empty();
+        self.update_status();
+        if self.missing.is_empty() {
+            self.interrupted = false;
+            self.complete = true;
+        }
+    }
+
+    /// The position of `case` in the run, for ordering rows.
+    pub fn position(&self, case: &str) -> usize {
+        self.cases.iter().position(|c| c == case).unwrap_or(usize::MAX)
+    }
 }
 
 /// What [`assemble`] turns into a [`CaseResult`].

@@ -10,6 +10,8 @@ use tinybench_kernels::{conv2d, fixture};
 use tinybench_model::{Interpreter, Kernels};
 
 use crate::RunnerError;
+use crate::input::{MAX_MODEL_BYTES, MAX_TEST_SET_BYTES, read_limited};
+use crate::preflight::MemoryNeeds;
 
 /// One layer of a model workload, as the host sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -39,6 +41,8 @@ pub struct PreparedWorkload {
     pub eval: Option<Evaluation>,
     /// Weight storage: `int8`, `int4`, or `int4+int8` for a mix.
     pub quantization: String,
+    /// What the workload's data needs from the board, checked before building.
+    pub memory_needs: MemoryNeeds,
 }
 
 /// The host's accuracy on a whole test set, and what the target must
@@ -77,6 +81,8 @@ pub fn prepare(case: &CaseConfig, case_dir: &Path) -> Result<PreparedWorkload, R
                 arena_bytes: (h * w * c + h * w * o) as u64,
                 eval: None,
                 quantization: "int8".to_owned(),
+                // The conv's tensors are generated at start-up into RAM.
+                memory_needs: MemoryNeeds { flash_data_bytes: 0, arena_bytes: (h * w * c + h * w * o) as u64 },
             })
         }
         Workload::Model { path, input, sample, weights } => {
@@ -113,7 +119,7 @@ fn prepare_model(
     case_dir: &Path,
 ) -> Result<PreparedWorkload, RunnerError> {
     let model_error = |detail: String| RunnerError::Model { path: path.to_owned(), detail };
-    let bytes = std::fs::read(path).map_err(|e| model_error(e.to_string()))?;
+    let bytes = read_limited(path, MAX_MODEL_BYTES, "model")?;
     let image = if tinybench_model::is_tbm(&bytes) {
         tinybench_model::load(&bytes, path)
     } else {
@@ -130,7 +136,7 @@ fn prepare_model(
 
     let input_bytes: Vec<i8> = match input {
         Some(file) => {
-            let all = std::fs::read(file).map_err(|e| RunnerError::io(file, e))?;
+            let all = read_limited(file, MAX_MODEL_BYTES, "input file")?;
             let count = all.len() / input_len.max(1);
             if all.len() % input_len.max(1) != 0 || sample as usize >= count {
                 return Err(RunnerError::Model {
@@ -176,13 +182,18 @@ fn prepare_model(
         ("TINYBENCH_MODEL", absolute(&model_file)),
         ("TINYBENCH_INPUT", absolute(&input_file)),
     ];
+    let mut eval_bytes = 0;
     let eval = match &case.accuracy {
         None => None,
         Some(acc) => {
             let (eval, subset) = evaluate(&interpreter, input_len, acc)?;
-            let eval_file = case_dir.join("eval-inputs.bin");
-            std::fs::write(&eval_file, subset).map_err(|e| RunnerError::io(&eval_file, e))?;
-            env.push(("TINYBENCH_EVAL_INPUTS", absolute(&eval_file)));
+            // 0 target samples: accuracy on the host only, nothing linked.
+            if !subset.is_empty() {
+                eval_bytes = subset.len() as u64;
+                let eval_file = case_dir.join("eval-inputs.bin");
+                std::fs::write(&eval_file, subset).map_err(|e| RunnerError::io(&eval_file, e))?;
+                env.push(("TINYBENCH_EVAL_INPUTS", absolute(&eval_file)));
+            }
             Some(eval)
         }
     };
@@ -195,6 +206,10 @@ fn prepare_model(
         layers,
         eval,
         quantization,
+        memory_needs: MemoryNeeds {
+            flash_data_bytes: image.len() as u64 + input_len as u64 + eval_bytes,
+            arena_bytes: model.arena_bytes() as u64,
+        },
     })
 }
 
@@ -227,8 +242,8 @@ fn evaluate(
     input_len: usize,
     acc: &tinybench_config::AccuracyConfig,
 ) -> Result<(Evaluation, Vec<u8>), RunnerError> {
-    let inputs = std::fs::read(&acc.inputs).map_err(|e| RunnerError::io(&acc.inputs, e))?;
-    let labels = std::fs::read(&acc.labels).map_err(|e| RunnerError::io(&acc.labels, e))?;
+    let inputs = read_limited(&acc.inputs, MAX_TEST_SET_BYTES, "test set")?;
+    let labels = read_limited(&acc.labels, MAX_TEST_SET_BYTES, "test set")?;
     let samples = inputs.len() / input_len.max(1);
     if inputs.len() % input_len.max(1) != 0 || samples != labels.len() || samples == 0 {
         return Err(RunnerError::Model {

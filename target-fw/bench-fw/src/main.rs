@@ -50,11 +50,11 @@ fn main() -> ! {
     let board = board::init(&mut core);
     let mut results = rtt::init();
     defmt::info!(
-        "tinybench-fw on {} ({}, {} Hz), case {}, kernels {}",
+        "tinybench-fw on {} ({}, {} Hz), workload {}, kernels {}",
         board.id,
         params::BOARD_CORE,
         board.core_clock_hz,
-        params::CASE_NAME,
+        params::WORKLOAD,
         params::KERNELS
     );
 
@@ -79,13 +79,14 @@ fn run(core: &mut cortex_m::Peripherals, board: &BoardInfo, results: &mut Result
     results.send(&Message::Hello { board: board.id, core_clock_hz: board.core_clock_hz, case_count: 1 })?;
     results.send(&Message::CaseStart {
         case: CASE,
-        name: params::CASE_NAME,
+        // The workload kind, not the case's label (which stays on the host).
+        name: params::WORKLOAD,
         warmup: params::WARMUP,
         iterations: params::ITERATIONS,
         macs: workload::MACS,
         output_len: workload::OUTPUT_LEN_U32,
     })?;
-    defmt::info!("case {}: {} warmup + {} timed runs", params::CASE_NAME, params::WARMUP, params::ITERATIONS);
+    defmt::info!("{} warmup + {} timed runs", params::WARMUP, params::ITERATIONS);
 
     match params::SELF_TEST {
         "hang" => {

@@ -1,9 +1,59 @@
-//! Test helpers: the repository root and a hand-built minimal ELF.
+//! Test helpers: the repository root, run configurations, the binary's
+//! output, and a hand-built minimal ELF.
+#![allow(dead_code, reason = "each test binary uses some of the helpers")]
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+pub fn tinybench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tinybench")).args(args).output().expect("the tinybench binary runs")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The `error:` line of a failed command; there must be exactly one, and no panic.
+pub fn error_line(o: &Output) -> String {
+    let err = stderr(o);
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(lines.len(), 1, "expected one error line, got:\n{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    lines[0].to_owned()
+}
+
+/// A run configuration `dir/<file_name>` on the shipped board `board` with
+/// `cases` as whole `[[case]]` tables (their keys, one per line).
+pub fn write_run_config(dir: &Path, file_name: &str, board: &str, run: &str, cases: &[&str]) -> PathBuf {
+    let mut text = format!(
+        "[board]\nfile = \"{}\"\n\n[target]\nkind = \"sim\"\n\n[power]\nkind = \"sim\"\nsupply-mv = 1800\n\
+         run-current-ma = 10.0\nsleep-current-ma = 0.01\n\n[run]\nwarmup = 0\niterations = 2\n{run}\n",
+        repo_root().join(format!("configs/boards/{board}.toml")).display()
+    );
+    for case in cases {
+        text.push_str(&format!("\n[[case]]\n{case}\n"));
+    }
+    let path = dir.join(file_name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A small synthetic conv case (fast to build and run).
+pub fn conv_case(name: &str, shape: &str, out_channels: u32) -> String {
+    format!("name = \"{name}\"\nworkload = \"conv2d-3x3\"\ninput-shape = {shape}\nout-channels = {out_channels}")
+}
+
+pub fn results_json(run_dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(run_dir.join("results.json")).expect("results.json written");
+    serde_json::from_str(&text).unwrap()
 }
 
 /// A bare ARM executable: a 16-entry vector table at 0x0800_0000 (initial SP
