@@ -162,9 +162,13 @@ fn list(config: &RunConfig) {
     let width = config.cases.iter().map(|c| c.name.len()).max().unwrap_or(0);
     for case in &config.cases {
         let what = match &case.workload {
-            tinybench_config::Workload::Model { path, weights, .. } => {
-                format!("model {} ({} weights)", path.display(), weights_name(*weights))
+            // A .tbm keeps the weights it was imported with; `weights` applies to .tflite.
+            tinybench_config::Workload::Model { path, weights, .. }
+                if path.extension().is_some_and(|e| e == "tflite") =>
+            {
+                format!("model {} (imported with {} weights)", path.display(), weights_name(*weights))
             }
+            tinybench_config::Workload::Model { path, .. } => format!("model {}", path.display()),
             tinybench_config::Workload::Conv2d3x3 { height, width, in_channels, out_channels } => {
                 format!("conv2d-3x3 {height}x{width}x{in_channels}:{out_channels}")
             }
