@@ -109,9 +109,28 @@ mod tests {
         assert!(readme.contains(&help_text()), "README.md must contain, in a code block:\n{}", help_text());
     }
 
+    /// Where `exit` stands in [`Exit::ALL`]: the match makes a new variant a
+    /// compile error here until it is listed.
+    fn position(exit: Exit) -> usize {
+        match exit {
+            Exit::Success => 0,
+            Exit::BenchmarkFailed => 1,
+            Exit::BadInput => 2,
+            Exit::BuildFailed => 3,
+            Exit::TargetFailed => 4,
+            Exit::WriteFailed => 5,
+            Exit::Interrupted => 6,
+            Exit::Terminated => 7,
+        }
+    }
+
     #[test]
-    fn codes_are_distinct_and_follow_the_signal_convention() {
+    fn every_exit_is_listed_once_with_a_distinct_code() {
+        for (i, exit) in Exit::ALL.iter().enumerate() {
+            assert_eq!(position(*exit), i, "{exit:?}");
+        }
         let mut codes: Vec<u8> = Exit::ALL.iter().map(|e| e.code()).collect();
+        codes.sort();
         codes.dedup();
         assert_eq!(codes.len(), Exit::ALL.len());
         assert_eq!(Exit::of_signal(signal_hook::consts::SIGINT as usize).code(), 128 + 2);

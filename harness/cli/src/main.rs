@@ -59,6 +59,24 @@ impl Failure {
     }
 }
 
+/// `output` is none of `inputs` (by device and inode where they exist, so
+/// `./m.tbm` and `m.tbm` are the same file): writing it would destroy one.
+pub fn refuse_overwriting_an_input(output: &std::path::Path, inputs: &[&std::path::Path]) -> Result<(), Failure> {
+    for input in inputs {
+        if output == *input || same_file::is_same_file(output, input).unwrap_or(false) {
+            return Err(Failure::new(
+                Exit::BadInput,
+                anyhow::anyhow!(
+                    "{}: the output is also an input of this command; writing it would destroy the input, \
+                     give another output path",
+                    output.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Prints a line to stdout; a closed pipe or full device is ignored (the
 /// command's real output is in files, written before anything is printed).
 #[macro_export]

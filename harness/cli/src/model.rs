@@ -13,7 +13,7 @@ use tinybench_model::{Interpreter, Kernels, WeightFormat};
 use tinybench_runner::input::{MAX_MODEL_BYTES, read_limited};
 
 use crate::exit::Exit;
-use crate::{Failure, say};
+use crate::{Failure, refuse_overwriting_an_input, say};
 
 #[derive(Args)]
 pub struct ModelArgs {
@@ -125,21 +125,6 @@ fn parse_scale(text: &str) -> Result<f32, String> {
 
 fn bad_input(e: impl Into<anyhow::Error>) -> Failure {
     Failure::new(Exit::BadInput, e)
-}
-
-/// `output` is none of `inputs` (by device and inode where they exist, so
-/// `./m.tbm` and `m.tbm` are the same file): writing it would destroy one.
-fn refuse_overwriting_an_input(output: &Path, inputs: &[&Path]) -> Result<(), Failure> {
-    for input in inputs {
-        if output == *input || same_file::is_same_file(output, input).unwrap_or(false) {
-            return Err(bad_input(anyhow!(
-                "{}: the output is also an input of this command; writing it would destroy the input, \
-                 give another output path",
-                output.display()
-            )));
-        }
-    }
-    Ok(())
 }
 
 fn write_output(path: &Path, bytes: &[u8]) -> Result<(), Failure> {

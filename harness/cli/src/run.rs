@@ -32,7 +32,8 @@ pub struct RunArgs {
     #[arg(long)]
     list: bool,
     /// Run only the cases whose name matches GLOB (`*`, `?`, `[...]`); repeat for several
-    #[arg(long, value_name = "GLOB")]
+    /// (not with --resume, which finishes every case of the run)
+    #[arg(long, value_name = "GLOB", conflicts_with = "resume")]
     filter: Vec<String>,
     /// Print the firmware's log as it runs
     #[arg(short, long)]
@@ -63,6 +64,11 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         return Ok(Exit::Success.code());
     }
 
+    // Checks that need no run folder come first: a run that cannot build any
+    // firmware leaves nothing behind and deletes no earlier run.
+    tinybench_runner::preflight::check_before_run(&config, &mut |note| tell!("note: {note}"))
+        .map_err(|e| Failure::new(Exit::of_failure(e.kind()), e))?;
+
     // The run folder is settled before anything runs: never into another run.
     let (run_dir, mode) = match (&args.out, &args.resume) {
         (Some(out), _) => (out.clone(), if args.force { FolderMode::Replace } else { FolderMode::New }),
@@ -78,7 +84,9 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
     }
 
     let stop = StopFlag::new();
-    watch_signals(&stop)?;
+    if let Err(e) = watch_signals(&stop) {
+        tell!("warning: cannot watch for Ctrl-C and SIGTERM ({e}); an interrupted run will not be marked as such");
+    }
     let mut terminal = TerminalReporter::new(std::io::stdout(), std::io::stderr(), args.verbose);
     if std::io::stderr().is_terminal() {
         terminal = terminal.with_progress_bar(indicatif::ProgressDrawTarget::stderr());
@@ -184,18 +192,19 @@ fn weights_name(weights: tinybench_config::WeightFormat) -> &'static str {
     }
 }
 
-/// The first Ctrl-C or SIGTERM raises `stop` (the run ends after writing
-/// what finished); a second one ends the process at once.
-fn watch_signals(stop: &StopFlag) -> Result<(), Failure> {
+/// The first Ctrl-C or SIGTERM raises `stop` with its number (the run ends
+/// after writing what finished); a second one, of either kind, ends the
+/// process at once. Handlers run in registration order, so the shutdown check
+/// sees the shared flag before this signal sets it, and a second signal
+/// never overwrites the first one's number.
+fn watch_signals(stop: &StopFlag) -> std::io::Result<()> {
     use signal_hook::consts::{SIGINT, SIGTERM};
-    let flag = stop.cell();
+    let already = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     for signal in [SIGINT, SIGTERM] {
         let exit = Exit::of_signal(signal as usize).code();
-        let already = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        signal_hook::flag::register_conditional_shutdown(signal, i32::from(exit), already.clone())
-            .and_then(|_| signal_hook::flag::register(signal, already))
-            .and_then(|_| signal_hook::flag::register_usize(signal, flag.clone(), signal as usize))
-            .map_err(|e| Failure::new(Exit::BadInput, anyhow!("cannot watch for Ctrl-C: {e}")))?;
+        signal_hook::flag::register_conditional_shutdown(signal, i32::from(exit), already.clone())?;
+        signal_hook::flag::register_usize(signal, stop.cell(), signal as usize)?;
+        signal_hook::flag::register(signal, already.clone())?;
     }
     Ok(())
 }

@@ -10,13 +10,14 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use tinybench_config::Board;
+use tinybench_config::input::{MAX_ELF_BYTES, read_limited};
 use tinybench_proto::FrameDecoder;
 use tinybench_runner::LogDecoder;
 use tinybench_sim::{Profile, SimStats};
 use tinybench_target::{BenchTarget, BudgetSource, RunBudget, SimTarget, TargetOutput};
 
 use crate::exit::Exit;
-use crate::{Failure, tell};
+use crate::{Failure, refuse_overwriting_an_input, tell};
 
 /// Highest `--clock-hz`, as for `clock-hz` in board files.
 const MAX_CLOCK_HZ: u64 = 2_000_000_000;
@@ -85,9 +86,10 @@ fn select_board(args: &SimArgs) -> Result<Board, Failure> {
 
 pub fn sim(args: SimArgs) -> Result<u8, Failure> {
     let board = select_board(&args)?;
-    let elf = std::fs::read(&args.elf)
-        .with_context(|| format!("cannot read {}", args.elf.display()))
-        .map_err(|e| Failure::new(Exit::BadInput, e))?;
+    for output in args.stats_json.iter().chain(&args.profile).cloned().chain(args.profile.as_deref().map(folded_path)) {
+        refuse_overwriting_an_input(&output, &[&args.elf])?;
+    }
+    let elf = read_limited(&args.elf, MAX_ELF_BYTES, "ELF file").map_err(|e| Failure::new(Exit::BadInput, e))?;
     let mut target = SimTarget::new(&board).map_err(|e| Failure::new(Exit::BadInput, e))?;
     target
         .load(&elf)

@@ -4,70 +4,28 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-use support::{MinimalElf, repo_root};
-
-fn tinybench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tinybench")).args(args).output().expect("the tinybench binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// The `error:` line of a failed command; there must be exactly one.
-fn error_line(o: &Output) -> String {
-    let err = stderr(o);
-    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
-    assert_eq!(lines.len(), 1, "expected one error line, got:\n{err}");
-    assert!(!err.contains("panicked"), "{err}");
-    lines[0].to_owned()
-}
+use support::{
+    MinimalElf, conv_case, error_line, mlperf, repo_root, results_json, stderr, tinybench, write_run_config,
+};
 
 /// A small run configuration in `dir` using the shipped board files.
 fn write_config(dir: &Path, board: &str, extra_run: &str, shape: &str) -> PathBuf {
     write_config_with_case(dir, board, extra_run, shape, "")
 }
 
+/// One conv case `conv-small` (seed 7, 8 output channels) with `extra_case`
+/// keys; `[run]` has one warm-up and three timed inferences, then `extra_run`.
 fn write_config_with_case(dir: &Path, board: &str, extra_run: &str, shape: &str, extra_case: &str) -> PathBuf {
-    let board_file = repo_root().join(format!("configs/boards/{board}.toml"));
-    let text = format!(
-        r#"[board]
-file = "{}"
-
-[target]
-kind = "sim"
-
-[power]
-kind = "sim"
-supply-mv = 1800
-run-current-ma = 10.0
-sleep-current-ma = 0.01
-
-[run]
-warmup = 1
-iterations = 3
-{extra_run}
-
-[[case]]
-name = "conv-small"
-workload = "conv2d-3x3"
-input-shape = {shape}
-out-channels = 8
-seed = 7
-{extra_case}
-"#,
-        board_file.display()
-    );
-    let path = dir.join(format!("{board}-test.toml"));
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-fn results_json(run_dir: &Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(run_dir.join("results.json")).expect("results.json written");
-    serde_json::from_str(&text).unwrap()
+    let case = format!("{}\nseed = 7\n{extra_case}", conv_case("conv-small", shape, 8));
+    write_run_config(
+        dir,
+        &format!("{board}-test.toml"),
+        board,
+        &format!("warmup = 1\niterations = 3\n{extra_run}"),
+        &[&case],
+    )
 }
 
 #[test]
@@ -141,8 +99,11 @@ fn firmware_that_never_finishes_stops_at_the_budget() {
     // The hang loop is in main, so the error names where it spins.
     assert!(err.contains("in tinybench_fw::"), "{err}");
     error_line(&o);
-    // Nothing lost: the failure is recorded in the run folder.
+    // Nothing lost: the failure is recorded in the run folder, and what the
+    // firmware logged before the budget stop is in its log.
     assert_eq!(results_json(&out_dir)["failures"][0]["kind"], "target");
+    let log = std::fs::read_to_string(out_dir.join("cases/conv-small/firmware.log")).unwrap();
+    assert!(log.contains("self-test: hanging on purpose"), "{log}");
 }
 
 #[test]
@@ -247,10 +208,20 @@ fn usage_error_exits_2() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+/// A firmware that does not compile fails the first two cases with its
+/// compiler output; the third is not built (the same error a third time
+/// would tell nothing new).
 #[test]
 fn firmware_build_failure_exits_3_and_keeps_the_log() {
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), "sim-m4", "", "[8, 8, 4]");
+    let cases = ["conv-small", "second", "third"].map(|name| conv_case(name, "[8, 8, 4]", 8));
+    let config = write_run_config(
+        dir.path(),
+        "broken.toml",
+        "sim-m4",
+        "warmup = 1\niterations = 3",
+        &cases.each_ref().map(String::as_str),
+    );
     // A firmware workspace that cannot build.
     let broken = dir.path().join("broken-fw");
     std::fs::create_dir(&broken).unwrap();
@@ -276,15 +247,24 @@ fn firmware_build_failure_exits_3_and_keeps_the_log() {
     assert!(log.contains("TINYBENCH_KERNELS=reference"), "{log}");
     // The case's name never reaches the firmware build (it would move code).
     assert!(!log.contains("TINYBENCH_CASE_NAME"), "{log}");
+    assert!(out_dir.join("cases/second/build.log").is_file());
+    assert!(!out_dir.join("cases/third/build.log").exists(), "the third case is not built");
+    let json = results_json(&out_dir);
+    let third = json["failures"][2]["error"].as_str().unwrap();
+    assert!(
+        third.starts_with("not built: the firmware build failed the same way for cases conv-small and second"),
+        "{third}"
+    );
 }
 
 /// A case running a whole MLPerf Tiny model from `models/mlperf-tiny` on `board`.
 /// `extra_case` is appended to the case table (kernels, weights, accuracy keys).
 fn write_model_config(dir: &Path, board: &str, model: &str, input: &str, extra_case: &str) -> PathBuf {
-    write_model_config_from(&repo_root().join("models/mlperf-tiny"), dir, board, model, input, extra_case)
+    write_model_config_from(&mlperf(""), dir, board, model, input, extra_case)
 }
 
-/// [`write_model_config`] with `model` and `input` under `base`.
+/// [`write_model_config`] with `model` and `input` under `base`: one case
+/// `model` timing sample 1, no warm-up, one timed inference.
 fn write_model_config_from(
     base: &Path,
     dir: &Path,
@@ -293,38 +273,12 @@ fn write_model_config_from(
     input: &str,
     extra_case: &str,
 ) -> PathBuf {
-    let text = format!(
-        r#"[board]
-file = "{board_file}"
-
-[target]
-kind = "sim"
-
-[power]
-kind = "sim"
-supply-mv = 1800
-run-current-ma = 10.0
-sleep-current-ma = 0.01
-
-[run]
-warmup = 0
-iterations = 1
-
-[[case]]
-name = "model"
-workload = "model"
-model = "{model}"
-input = "{input}"
-sample = 1
-{extra_case}
-"#,
-        board_file = repo_root().join(format!("configs/boards/{board}.toml")).display(),
-        model = base.join(model).display(),
-        input = base.join(input).display(),
+    let case = format!(
+        "name = \"model\"\nworkload = \"model\"\nmodel = \"{}\"\ninput = \"{}\"\nsample = 1\n{extra_case}",
+        base.join(model).display(),
+        base.join(input).display(),
     );
-    let path = dir.join(format!("{board}-model.toml"));
-    std::fs::write(&path, text).unwrap();
-    path
+    write_run_config(dir, &format!("{board}-model.toml"), board, "warmup = 0\niterations = 1", &[&case])
 }
 
 #[test]

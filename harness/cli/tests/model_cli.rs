@@ -1,16 +1,10 @@
 //! `tinybench model import` / `model run` end to end on the MLPerf Tiny KWS model.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod support;
 
-/// A file under the repository's `models/mlperf-tiny/`.
-fn mlperf(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/mlperf-tiny").join(rel)
-}
+use std::path::Path;
 
-fn tinybench(args: &[&std::ffi::OsStr]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_tinybench")).args(args).output().unwrap()
-}
+use support::{mlperf, tinybench};
 
 #[test]
 fn import_then_run_is_bit_exact_with_litert() {
@@ -18,20 +12,20 @@ fn import_then_run_is_bit_exact_with_litert() {
     let tbm = dir.path().join("kws.tbm");
     let out = dir.path().join("out.bin");
     let model = mlperf("kws/kws_ref_model.tflite");
-    let import = tinybench(&["model".as_ref(), "import".as_ref(), model.as_os_str(), "-o".as_ref(), tbm.as_os_str()]);
+    let import = tinybench(&["model", "import", model.to_str().unwrap(), "-o", tbm.to_str().unwrap()]);
     assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
     let inputs = mlperf("kws/inputs.bin");
     for kernels in ["reference", "fused", "simd"] {
         let run = tinybench(&[
-            "model".as_ref(),
-            "run".as_ref(),
-            tbm.as_os_str(),
-            "--input".as_ref(),
-            inputs.as_os_str(),
-            "--output".as_ref(),
-            out.as_os_str(),
-            "--kernels".as_ref(),
-            kernels.as_ref(),
+            "model",
+            "run",
+            tbm.to_str().unwrap(),
+            "--input",
+            inputs.to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+            "--kernels",
+            kernels,
         ]);
         assert!(run.status.success(), "{kernels}: {}", String::from_utf8_lossy(&run.stderr));
         let stdout = String::from_utf8_lossy(&run.stdout);
@@ -50,15 +44,8 @@ fn int4_import_runs_alike_with_every_kernel_set() {
     let inputs = mlperf("kws/inputs.bin");
     let (tbm8, tbm4) = (dir.path().join("kws8.tbm"), dir.path().join("kws4.tbm"));
     for (tbm, weights) in [(&tbm8, "int8"), (&tbm4, "int4")] {
-        let import = tinybench(&[
-            "model".as_ref(),
-            "import".as_ref(),
-            model.as_os_str(),
-            "-o".as_ref(),
-            tbm.as_os_str(),
-            "--weights".as_ref(),
-            weights.as_ref(),
-        ]);
+        let import =
+            tinybench(&["model", "import", model.to_str().unwrap(), "-o", tbm.to_str().unwrap(), "--weights", weights]);
         assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
     }
     let size = |p: &Path| std::fs::metadata(p).unwrap().len();
@@ -68,17 +55,17 @@ fn int4_import_runs_alike_with_every_kernel_set() {
         let out = dir.path().join(format!("{kernels}.bin"));
         // Straight from the .tflite with --weights int4: the same model as kws4.tbm.
         let run = tinybench(&[
-            "model".as_ref(),
-            "run".as_ref(),
-            model.as_os_str(),
-            "--weights".as_ref(),
-            "int4".as_ref(),
-            "--input".as_ref(),
-            inputs.as_os_str(),
-            "--output".as_ref(),
-            out.as_os_str(),
-            "--kernels".as_ref(),
-            kernels.as_ref(),
+            "model",
+            "run",
+            model.to_str().unwrap(),
+            "--weights",
+            "int4",
+            "--input",
+            inputs.to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+            "--kernels",
+            kernels,
         ]);
         assert!(run.status.success(), "{kernels}: {}", String::from_utf8_lossy(&run.stderr));
         outputs.push(std::fs::read(&out).unwrap());
@@ -88,15 +75,15 @@ fn int4_import_runs_alike_with_every_kernel_set() {
     // --weights re-imports .tflite files only; a .tbm keeps its weights: exit 2 with a hint.
     let out = dir.path().join("x.bin");
     let run = tinybench(&[
-        "model".as_ref(),
-        "run".as_ref(),
-        tbm4.as_os_str(),
-        "--weights".as_ref(),
-        "int4".as_ref(),
-        "--input".as_ref(),
-        inputs.as_os_str(),
-        "--output".as_ref(),
-        out.as_os_str(),
+        "model",
+        "run",
+        tbm4.to_str().unwrap(),
+        "--weights",
+        "int4",
+        "--input",
+        inputs.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
     ]);
     assert_eq!(run.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&run.stderr).contains("--weights applies to .tflite models"));
@@ -108,7 +95,7 @@ fn a_truncated_model_exits_2_with_the_path() {
     let cut = dir.path().join("cut.tflite");
     std::fs::write(&cut, &std::fs::read(mlperf("kws/kws_ref_model.tflite")).unwrap()[..1000]).unwrap();
     let tbm = dir.path().join("x.tbm");
-    let out = tinybench(&["model".as_ref(), "import".as_ref(), cut.as_os_str(), "-o".as_ref(), tbm.as_os_str()]);
+    let out = tinybench(&["model", "import", cut.to_str().unwrap(), "-o", tbm.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("cut.tflite: not a valid TFLite model"), "{stderr}");

@@ -2,22 +2,11 @@
 //! run again gives LiteRT's reference outputs; the committed MNIST exports
 //! are what the command writes; errors name the file and the layer.
 
+mod support;
+
 use std::ffi::OsStr;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
-/// A file under the repository's `models/mlperf-tiny/`.
-fn mlperf(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/mlperf-tiny").join(rel)
-}
-
-fn repo(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
-}
-
-fn tinybench(args: &[&OsStr]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_tinybench")).args(args).output().unwrap()
-}
+use support::{mlperf, repo_root, tinybench};
 
 fn os(s: &str) -> &OsStr {
     OsStr::new(s)
@@ -55,7 +44,7 @@ fn an_exported_tbm_runs_like_litert() {
 fn the_committed_mnist_export_is_what_the_command_writes() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("int8.tflite");
-    let tbm = repo("models/mnist-cnn/variants/int8.tbm");
+    let tbm = repo_root().join("models/mnist-cnn/variants/int8.tbm");
     let export = tinybench(&[
         os("model"),
         os("export"),
@@ -72,7 +61,10 @@ fn the_committed_mnist_export_is_what_the_command_writes() {
         stdout.contains("layer 6 (FULLY_CONNECTED, double rounding) written as CONV_2D 3x3 VALID + RESHAPE"),
         "{stdout}"
     );
-    assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(repo("models/mnist-cnn/variants/int8.tflite")).unwrap());
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        std::fs::read(repo_root().join("models/mnist-cnn/variants/int8.tflite")).unwrap()
+    );
 }
 
 #[test]
@@ -102,7 +94,7 @@ fn errors_name_the_file_and_exit_2_or_5() {
     let export = tinybench(&[os("model"), os("export"), missing.as_os_str(), os("-o"), out.as_os_str()]);
     assert_eq!(export.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&export.stderr).contains("cannot read"));
-    let tbm = repo("models/mnist-cnn/variants/int8.tbm");
+    let tbm = repo_root().join("models/mnist-cnn/variants/int8.tbm");
     let export =
         tinybench(&[os("model"), os("export"), tbm.as_os_str(), os("--input-scale=0"), os("-o"), out.as_os_str()]);
     assert_eq!(export.status.code(), Some(2));

@@ -9,14 +9,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{conv_case, error_line, repo_root, results_json, stderr, tinybench, write_run_config};
-
-fn mnist(rel: &str) -> PathBuf {
-    repo_root().join("models/mnist-cnn").join(rel)
-}
+use support::{
+    QUICK_RUN, conv_case, error_line, mlperf, mnist, repo_root, results_json, stderr, tinybench, tinybench_within,
+    write_run_config,
+};
 
 fn kws(rel: &str) -> PathBuf {
-    repo_root().join("models/mlperf-tiny/kws").join(rel)
+    mlperf(&format!("kws/{rel}"))
 }
 
 fn s(p: &Path) -> &str {
@@ -65,7 +64,7 @@ fn model_commands_write_their_file_whatever_happens_to_stdout() {
 #[test]
 fn run_survives_stderr_on_a_full_device() {
     let dir = tempfile::tempdir().unwrap();
-    let config = write_run_config(dir.path(), "full.toml", "sim-m4", "", &[&conv_case("tiny", "[4, 4, 2]", 2)]);
+    let config = write_run_config(dir.path(), "full.toml", "sim-m4", QUICK_RUN, &[&conv_case("tiny", "[4, 4, 2]", 2)]);
     let out = dir.path().join("out");
     let o = Command::new(env!("CARGO_BIN_EXE_tinybench"))
         .args(["run", s(&config), "--out", s(&out)])
@@ -82,12 +81,13 @@ fn run_survives_stderr_on_a_full_device() {
 fn devices_and_oversized_files_are_refused_before_reading() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.bin");
-    let started = Instant::now();
-    let o = tinybench(&["model", "run", "/dev/zero", "--input", s(&kws("inputs.bin")), "--output", s(&out)]);
+    // Each is refused at once: a read of /dev/zero would never end.
+    let within = |args: &[&str]| tinybench_within(args, Duration::from_secs(30)).expect("refused, not read");
+    let o = within(&["model", "run", "/dev/zero", "--input", s(&kws("inputs.bin")), "--output", s(&out)]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(error_line(&o).contains("/dev/zero: a character device, not a regular file"), "{}", stderr(&o));
     let tflite = kws("kws_ref_model.tflite");
-    let o = tinybench(&["model", "run", s(&tflite), "--input", "/dev/zero", "--output", s(&out)]);
+    let o = within(&["model", "run", s(&tflite), "--input", "/dev/zero", "--output", s(&out)]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     // A sparse 65 MiB file: larger than any board holds.
     let huge = dir.path().join("huge.tflite");
@@ -95,16 +95,20 @@ fn devices_and_oversized_files_are_refused_before_reading() {
     let o = tinybench(&["model", "import", s(&huge), "-o", s(&out)]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(error_line(&o).contains("more than the 67108864 bytes a model may have"), "{}", stderr(&o));
-    assert!(started.elapsed() < Duration::from_secs(20), "refused at once, not read");
+    let o = within(&["run", "/dev/zero"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(error_line(&o).contains("/dev/zero: a character device"), "{}", stderr(&o));
+    let o = within(&["sim", "/dev/zero"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 
     let config = write_run_config(
         dir.path(),
         "zero.toml",
         "sim-m4",
-        "",
+        QUICK_RUN,
         &["name = \"m\"\nworkload = \"model\"\nmodel = \"/dev/zero\""],
     );
-    let o = tinybench(&["run", s(&config), "--list"]);
+    let o = within(&["run", s(&config), "--list"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(error_line(&o).contains("/dev/zero is not a regular file"), "{}", stderr(&o));
 }
@@ -128,6 +132,19 @@ fn an_output_that_is_an_input_is_refused() {
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
         assert!(error_line(&o).contains("the output is also an input"), "{}", stderr(&o));
     }
+    // `tinybench sim` writes statistics and a profile; never over its ELF.
+    let elf = dir.path().join("prog.elf");
+    std::fs::write(&elf, b"not run").unwrap();
+    for flag in ["--stats-json", "--profile"] {
+        let o = tinybench(&["sim", s(&elf), flag, s(&elf)]);
+        assert_eq!(o.status.code(), Some(2), "{flag}: {}", stderr(&o));
+        assert!(error_line(&o).contains("the output is also an input"), "{}", stderr(&o));
+    }
+    let folded = dir.path().join("prog");
+    std::fs::rename(&elf, dir.path().join("prog.folded")).unwrap();
+    let o = tinybench(&["sim", s(&dir.path().join("prog.folded")), "--profile", s(&folded)]);
+    assert_eq!(o.status.code(), Some(2), "the profile's .folded file: {}", stderr(&o));
+    assert_eq!(std::fs::read(dir.path().join("prog.folded")).unwrap(), b"not run");
     assert_eq!(std::fs::read(&model).unwrap(), std::fs::read(kws("kws_ref_model.tflite")).unwrap());
     assert_eq!(std::fs::read(&input).unwrap(), std::fs::read(kws("inputs.bin")).unwrap());
 }
@@ -144,7 +161,7 @@ fn zero_target_accuracy_samples_means_host_only() {
         s(&mnist("data/test-labels.bin")),
         inputs = s(&mnist("data/test-inputs.bin")),
     );
-    let config = write_run_config(dir.path(), "host-only.toml", "sim-m4", "", &[&case]);
+    let config = write_run_config(dir.path(), "host-only.toml", "sim-m4", QUICK_RUN, &[&case]);
     let out = dir.path().join("out");
     let o = tinybench(&["run", s(&config), "--out", s(&out)]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -158,7 +175,8 @@ fn zero_target_accuracy_samples_means_host_only() {
 #[test]
 fn a_real_board_on_the_simulator_is_refused_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    let config = write_run_config(dir.path(), "h7.toml", "nucleo-h743zi2", "", &[&conv_case("c", "[4, 4, 2]", 2)]);
+    let config =
+        write_run_config(dir.path(), "h7.toml", "nucleo-h743zi2", QUICK_RUN, &[&conv_case("c", "[4, 4, 2]", 2)]);
     let o = tinybench(&["run", s(&config)]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let line = error_line(&o);
@@ -176,7 +194,7 @@ fn scratch_board(dir: &Path, id: &str, edit: impl Fn(String) -> String) -> PathB
 }
 
 fn config_on(dir: &Path, board: &Path, case: &str) -> PathBuf {
-    let text = std::fs::read_to_string(write_run_config(dir, "x.toml", "sim-m4", "", &[case])).unwrap();
+    let text = std::fs::read_to_string(write_run_config(dir, "x.toml", "sim-m4", QUICK_RUN, &[case])).unwrap();
     // Line 2 is `file = "<the shipped board>"`.
     let board_line = text.lines().nth(1).unwrap().to_owned();
     let path = dir.join("on-board.toml");
@@ -246,7 +264,7 @@ fn a_corrupted_tbm_header_length_is_named() {
 #[test]
 fn a_missing_table_is_named() {
     let dir = tempfile::tempdir().unwrap();
-    let config = write_run_config(dir.path(), "x.toml", "sim-m4", "", &[&conv_case("c", "[4, 4, 2]", 2)]);
+    let config = write_run_config(dir.path(), "x.toml", "sim-m4", QUICK_RUN, &[&conv_case("c", "[4, 4, 2]", 2)]);
     let text = std::fs::read_to_string(&config).unwrap();
     let start = text.find("[power]").unwrap();
     let end = text.find("[run]").unwrap();
@@ -271,7 +289,7 @@ fn a_missing_firmware_target_stops_before_any_build() {
         dir.path(),
         "x.toml",
         "sim-m4",
-        "",
+        QUICK_RUN,
         &[&conv_case("a", "[4, 4, 2]", 2), &conv_case("b", "[4, 4, 2]", 3)],
     );
     let o = Command::new(env!("CARGO_BIN_EXE_tinybench"))
@@ -294,7 +312,7 @@ fn a_missing_firmware_target_stops_before_any_build() {
 #[test]
 fn results_that_cannot_be_written_exit_5() {
     let dir = tempfile::tempdir().unwrap();
-    let config = write_run_config(dir.path(), "x.toml", "sim-m4", "", &[&conv_case("c", "[4, 4, 2]", 2)]);
+    let config = write_run_config(dir.path(), "x.toml", "sim-m4", QUICK_RUN, &[&conv_case("c", "[4, 4, 2]", 2)]);
     let o = tinybench(&["run", s(&config), "--out", "/dev/full/run"]);
     assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
     error_line(&o);

@@ -10,7 +10,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{conv_case, error_line, repo_root, results_json, stderr, stdout, tinybench, write_run_config};
+use support::{
+    QUICK_RUN, conv_case, error_line, mnist, repo_root, results_json, stderr, stdout, tinybench, write_run_config,
+};
 
 fn run(config: &Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec!["run", config.to_str().unwrap()];
@@ -18,21 +20,32 @@ fn run(config: &Path, extra: &[&str]) -> std::process::Output {
     tinybench(&args)
 }
 
+/// Two runs started together share a default folder name up to the
+/// millisecond at most; neither may write into the other's folder.
 #[test]
-fn default_run_folders_are_unique_even_within_one_second() {
+fn default_run_folders_are_unique_for_runs_started_together() {
     let dir = tempfile::tempdir().unwrap();
     let reports = dir.path().join("reports");
     let config = write_run_config(
         dir.path(),
         "twice.toml",
         "sim-m4",
-        "[report]\nout-dir = \"reports\"",
+        &format!("{QUICK_RUN}\n\n[report]\nout-dir = \"reports\""),
         &[&conv_case("tiny", "[4, 4, 2]", 2)],
     );
-    // Built once, so the two runs below take well under a second each.
+    // Built once, so the two runs below start and end close together.
     assert!(run(&config, &[]).status.success());
     std::fs::remove_dir_all(&reports).unwrap();
-    let (a, b) = (run(&config, &[]), run(&config, &[]));
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_tinybench"))
+            .args(["run", config.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
     assert!(a.status.success() && b.status.success(), "{}{}", stderr(&a), stderr(&b));
     let folders: Vec<_> = std::fs::read_dir(&reports).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(folders.len(), 2, "{folders:?}");
@@ -45,8 +58,10 @@ fn default_run_folders_are_unique_even_within_one_second() {
 fn out_refuses_an_earlier_run_unless_forced_and_force_clears_it() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let first = write_run_config(dir.path(), "first.toml", "sim-m4", "", &[&conv_case("old-case", "[4, 4, 2]", 2)]);
-    let second = write_run_config(dir.path(), "second.toml", "sim-m4", "", &[&conv_case("new-case", "[4, 4, 2]", 2)]);
+    let first =
+        write_run_config(dir.path(), "first.toml", "sim-m4", QUICK_RUN, &[&conv_case("old-case", "[4, 4, 2]", 2)]);
+    let second =
+        write_run_config(dir.path(), "second.toml", "sim-m4", QUICK_RUN, &[&conv_case("new-case", "[4, 4, 2]", 2)]);
     let o = run(&first, &["--out", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
 
@@ -74,7 +89,8 @@ fn out_refuses_an_earlier_run_unless_forced_and_force_clears_it() {
 fn case_names_must_be_plain_file_names() {
     let dir = tempfile::tempdir().unwrap();
     for (name, why) in [("..", "'.'"), (".hidden", "'.'"), ("a/b", "letters, digits")] {
-        let config = write_run_config(dir.path(), "names.toml", "sim-m4", "", &[&conv_case(name, "[4, 4, 2]", 2)]);
+        let config =
+            write_run_config(dir.path(), "names.toml", "sim-m4", QUICK_RUN, &[&conv_case(name, "[4, 4, 2]", 2)]);
         let o = run(&config, &["--list"]);
         assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
         assert!(error_line(&o).contains(why), "{name}: {}", stderr(&o));
@@ -83,7 +99,7 @@ fn case_names_must_be_plain_file_names() {
         dir.path(),
         "names.toml",
         "sim-m4",
-        "",
+        QUICK_RUN,
         &[&conv_case("Int8", "[4, 4, 2]", 2), &conv_case("int8", "[4, 4, 2]", 2)],
     );
     let o = run(&config, &["--list"]);
@@ -119,7 +135,7 @@ fn filter_runs_a_subset() {
         dir.path(),
         "subset.toml",
         "sim-m4",
-        "",
+        QUICK_RUN,
         &[&conv_case("keep", "[4, 4, 2]", 2), &conv_case("skip", "[4, 4, 2]", 3)],
     );
     let out = dir.path().join("out");
@@ -146,32 +162,103 @@ fn the_default_configuration_documents_itself_and_runs() {
     assert!(stdout(&o).lines().count() >= 2, "{}", stdout(&o));
 }
 
-/// A renamed case measures the same: the label never reaches the timed image.
+/// A renamed case measures the same: the label never reaches the timed image
+/// (the examples: the conv case and MNIST int8 with simd).
 #[test]
 fn the_same_case_under_two_names_takes_identical_cycles() {
     let dir = tempfile::tempdir().unwrap();
-    let case = |name: &str| conv_case(name, "[16, 16, 8]", 16);
-    let config = write_run_config(dir.path(), "labels.toml", "sim-m4", "", &[&case("conv3x3-16x16x8-16"), &case("a")]);
+    let conv = |name: &str| conv_case(name, "[16, 16, 8]", 16);
+    let model = |name: &str| {
+        format!(
+            "name = \"{name}\"\nworkload = \"model\"\nmodel = \"{}\"\ninput = \"{}\"\nkernels = \"simd\"",
+            mnist("variants/int8.tbm").display(),
+            mnist("data/test-inputs.bin").display()
+        )
+    };
+    let cases = [conv("conv3x3-16x16x8-16"), conv("a"), model("int8-simd"), model("renamed-int8-simd-case")];
+    let config =
+        write_run_config(dir.path(), "labels.toml", "sim-m4", QUICK_RUN, &cases.each_ref().map(String::as_str));
     let out = dir.path().join("out");
     let o = run(&config, &["--out", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let json = results_json(&out);
-    let [long, short] = [&json["results"][0], &json["results"][1]];
-    assert_eq!(long["cycles_per_iteration"], short["cycles_per_iteration"]);
-    assert_eq!(long["provenance"]["firmware_sha256"], short["provenance"]["firmware_sha256"], "the same image");
+    for pair in json["results"].as_array().unwrap().chunks(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        assert_eq!(a["cycles_per_iteration"], b["cycles_per_iteration"], "{} vs {}", a["case"], b["case"]);
+        assert_eq!(a["provenance"]["firmware_sha256"], b["provenance"]["firmware_sha256"], "the same image");
+    }
+}
+
+/// Where the checkout and the cargo home are does not change what is
+/// measured: source paths reach the image (panic locations) and path-based
+/// crate hashes order its functions; either would move code.
+#[test]
+fn the_same_case_from_another_checkout_takes_identical_cycles() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("a/much/longer/path/to/another/checkout/of/tinybench");
+    let listed = Command::new("git")
+        .current_dir(repo_root())
+        .args(["ls-files", "--cached", "--others", "--exclude-standard", "-z"])
+        .output()
+        .unwrap();
+    for file in listed.stdout.split(|&b| b == 0).filter(|f| !f.is_empty()) {
+        let file = std::str::from_utf8(file).unwrap();
+        let (from, to) = (repo_root().join(file), copy.join(file));
+        if from.is_file() {
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(&from, &to).unwrap();
+        }
+    }
+    // A case whose cycles moved with the checkout's path (1,614,511 in a clone
+    // under /tmp, 1,615,946 in /work/main) before paths were remapped.
+    let case = format!(
+        "name = \"pruned50-int4\"\nworkload = \"model\"\nmodel = \"{}\"\ninput = \"{}\"\nkernels = \"simd\"",
+        mnist("variants/pruned50-int4.tbm").display(),
+        mnist("data/test-inputs.bin").display()
+    );
+    let config = write_run_config(dir.path(), "where.toml", "sim-m4", QUICK_RUN, &[&case]);
+    // The same cargo home (no downloads) under a longer path.
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cargo"));
+    let other_home = dir.path().join("another/user/home/.cargo");
+    std::fs::create_dir_all(other_home.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(&cargo_home, &other_home).unwrap();
+    let cycles = |firmware: Option<&Path>, out: &str| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tinybench"));
+        cmd.args(["run", config.to_str().unwrap(), "--out", dir.path().join(out).to_str().unwrap()]);
+        if let Some(firmware) = firmware {
+            cmd.env("TINYBENCH_FIRMWARE_DIR", firmware).env("CARGO_HOME", &other_home);
+        }
+        let o = cmd.output().unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        results_json(&dir.path().join(out))["results"][0]["cycles_per_iteration"].clone()
+    };
+    assert_eq!(cycles(None, "here"), cycles(Some(&copy.join("target-fw")), "there"));
+}
+
+/// Results that cannot be written end the run with exit 5 (here results.csv
+/// is in the way as a folder when a finished run is resumed).
+#[test]
+fn results_that_cannot_be_written_during_a_run_exit_5() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_run_config(dir.path(), "x.toml", "sim-m4", QUICK_RUN, &[&conv_case("c", "[4, 4, 2]", 2)]);
+    let out = dir.path().join("out");
+    assert!(run(&config, &["--out", out.to_str().unwrap()]).status.success());
+    std::fs::remove_file(out.join("results.csv")).unwrap();
+    std::fs::create_dir(out.join("results.csv")).unwrap();
+    let o = run(&config, &["--resume", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(error_line(&o).contains("cannot write results to"), "{}", stderr(&o));
 }
 
 // ---- interrupting and resuming ----
 
-/// Two cases: a tiny one, then one that takes a few seconds to build and run.
-fn two_case_config(dir: &Path) -> std::path::PathBuf {
-    write_run_config(
-        dir,
-        "two.toml",
-        "sim-m4",
-        "",
-        &[&conv_case("first", "[4, 4, 2]", 2), &format!("{}\nseed = 3", conv_case("second", "[32, 32, 16]", 32))],
-    )
+/// Two cases: a tiny one, then `second` with `keys` (a 48x48x16:32 conv, at
+/// least a second of simulation, unless `keys` make it hang).
+fn two_case_config(dir: &Path, keys: &str) -> std::path::PathBuf {
+    let second = format!("{}\nseed = 3\n{keys}", conv_case("second", "[48, 48, 16]", 32));
+    write_run_config(dir, "two.toml", "sim-m4", QUICK_RUN, &[&conv_case("first", "[4, 4, 2]", 2), &second])
 }
 
 fn spawn_run(config: &Path, out: &Path, extra: &[&str]) -> Child {
@@ -221,7 +308,7 @@ fn csv_without_timestamps(out: &Path) -> Vec<String> {
 #[test]
 fn sigint_after_the_first_case_stops_cleanly_and_resume_finishes_the_run() {
     let dir = tempfile::tempdir().unwrap();
-    let config = two_case_config(dir.path());
+    let config = two_case_config(dir.path(), "");
     let uninterrupted = dir.path().join("uninterrupted");
     let o = run(&config, &["--out", uninterrupted.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -258,19 +345,21 @@ fn sigint_after_the_first_case_stops_cleanly_and_resume_finishes_the_run() {
 #[test]
 fn sigterm_stops_cleanly_with_exit_143() {
     let dir = tempfile::tempdir().unwrap();
-    let config = two_case_config(dir.path());
+    // The second case never ends by itself: the signal surely finds it running.
+    let config = two_case_config(dir.path(), "self-test = \"hang\"");
     let out = dir.path().join("out");
     let mut child = spawn_run(&config, &out, &[]);
     signal_after_first_case(&mut child, &out, "-TERM");
     let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(143), "{}", stderr(&o));
-    assert_eq!(results_json(&out)["interrupted"], true);
+    let json = results_json(&out);
+    assert_eq!((json["interrupted"].as_bool(), json["missing"].clone()), (Some(true), serde_json::json!(["second"])));
 }
 
 #[test]
 fn resume_needs_a_run_folder_of_the_same_configuration() {
     let dir = tempfile::tempdir().unwrap();
-    let config = write_run_config(dir.path(), "a.toml", "sim-m4", "", &[&conv_case("x", "[4, 4, 2]", 2)]);
+    let config = write_run_config(dir.path(), "a.toml", "sim-m4", QUICK_RUN, &[&conv_case("x", "[4, 4, 2]", 2)]);
     let o = run(&config, &["--resume", dir.path().join("nothing").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(error_line(&o).contains("no run to resume"), "{}", stderr(&o));

@@ -6,30 +6,9 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-use support::{MinimalElf, repo_root};
-
-fn tinybench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tinybench")).args(args).output().expect("the tinybench binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// The `error:` line of a failed command; there must be exactly one.
-fn error_line(o: &Output) -> String {
-    let err = stderr(o);
-    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
-    assert_eq!(lines.len(), 1, "expected one error line, got:\n{err}");
-    assert!(!err.contains("panicked"), "{err}");
-    lines[0].to_owned()
-}
+use support::{MinimalElf, error_line, repo_root, stderr, stdout, tinybench};
 
 fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("stats file written")).unwrap()

@@ -251,10 +251,19 @@ pub fn markdown_string(results: &RunResults) -> String {
     if !results.failures.is_empty() {
         md.push_str("\n## Failures\n");
         for f in &results.failures {
-            md.push_str(&format!("\n### {} ({})\n\n```text\n{}\n```\n", f.case, f.kind.as_str(), f.error.trim_end()));
+            let text = f.error.trim_end();
+            let fence = fence_for(text);
+            md.push_str(&format!("\n### {} ({})\n\n{fence}text\n{text}\n{fence}\n", f.case, f.kind.as_str()));
         }
     }
     md
+}
+
+/// A code fence longer than any run of backticks in `text`, so a build log
+/// quoting Markdown cannot end the block early.
+fn fence_for(text: &str) -> String {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    "`".repeat(longest.max(2) + 1)
 }
 
 fn case_section(md: &mut String, r: &CaseResult) {
@@ -435,6 +444,15 @@ mod tests {
         assert!(md.contains("**Incomplete run** (interrupted): 2 of 3 cases finished; missing: later."), "{md}");
         assert!(md.contains("--resume"), "{md}");
         assert!(!markdown_string(&fixtures::results()).contains("Incomplete"));
+    }
+
+    #[test]
+    fn an_error_quoting_a_code_fence_stays_in_its_block() {
+        let mut results = fixtures::results();
+        results.failures[0].error = "error:\n```\nfn main() {}\n```\n# not a heading".into();
+        let md = markdown_string(&results);
+        let block = md.split("### broken (target)\n\n").nth(1).unwrap();
+        assert!(block.starts_with("````text\n") && block.trim_end().ends_with("# not a heading\n````"), "{md}");
     }
 
     #[test]

@@ -2,8 +2,11 @@
 //! firmware workspace, parametrized through environment variables that the
 //! firmware's build script turns into constants.
 
+use std::ffi::OsString;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use tinybench_config::{Board, CaseConfig, RunSettings};
 use tinybench_target::StopFlag;
@@ -45,8 +48,29 @@ pub struct FirmwareBuild<'a> {
     pub workload_env: &'a [(&'static str, String)],
     /// The build's full output goes here.
     pub log_path: &'a Path,
-    /// A raised flag kills the build (the run was asked to stop).
+    /// A raised flag stops the build (the run was asked to stop).
     pub stop: &'a StopFlag,
+    /// The cargo to run ([`cargo`]).
+    pub cargo: &'a OsString,
+}
+
+/// The cargo that built tinybench (`$CARGO`, set by `cargo run` and
+/// `cargo test`), else `cargo` on PATH.
+pub fn cargo() -> OsString {
+    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
+
+/// Rust flags that make the image independent of where the cargo home is:
+/// dependencies' source paths end up in the image (panic locations), and a
+/// longer path would move code and change the cycles measured. (The
+/// firmware's own crates get paths relative to its workspace, and every crate
+/// it uses lives inside that workspace's folder, so the checkout's place
+/// changes neither paths nor crate hashes.)
+fn path_independence_flags() -> Vec<String> {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));
+    cargo_home.map(|home| format!("--remap-path-prefix={}=/cargo-home", home.display())).into_iter().collect()
 }
 
 impl FirmwareBuild<'_> {
@@ -85,10 +109,14 @@ impl FirmwareBuild<'_> {
     }
 
     fn build(&self) -> Result<PathBuf, RunnerError> {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut cmd = Command::new(cargo);
+        let mut cmd = Command::new(self.cargo);
+        // Appended to the target's rustflags from target-fw/.cargo/config.toml
+        // (cargo joins arrays from --config with the files').
+        let rustflags: Vec<String> = path_independence_flags().iter().map(|f| format!("{f:?}")).collect();
         cmd.current_dir(self.firmware_dir)
-            .args(["build", "--release", "--message-format=json-render-diagnostics", "--features"])
+            .args(["build", "--release", "--message-format=json-render-diagnostics", "--config"])
+            .arg(format!("target.thumbv7em-none-eabihf.rustflags=[{}]", rustflags.join(",")))
+            .arg("--features")
             .arg(format!("board-{}", self.board.id))
             .stdin(Stdio::null());
         // A parent build's settings must not leak into the firmware build
@@ -141,11 +169,13 @@ impl FirmwareBuild<'_> {
         let stderr_path = self.log_path.with_extension("stderr.tmp");
         let create = |path: &Path| std::fs::File::create(path).map_err(|e| RunnerError::io(path, e));
         cmd.stdout(create(&stdout_path)?).stderr(create(&stderr_path)?);
+        // Cargo and the compilers it starts get a process group of their own,
+        // so a stop reaches all of them and none is left writing to target/.
+        cmd.process_group(0);
         let mut child = cmd.spawn().map_err(|e| RunnerError::BuildSpawn(e.to_string()))?;
         let status = loop {
             if self.stop.is_raised() {
-                let _ = child.kill();
-                let _ = child.wait();
+                stop_group(&mut child);
                 let _ = (std::fs::remove_file(&stdout_path), std::fs::remove_file(&stderr_path));
                 return Err(RunnerError::Stopped);
             }
@@ -162,6 +192,21 @@ impl FirmwareBuild<'_> {
         };
         Ok((status, read(&stdout_path)?, read(&stderr_path)?))
     }
+}
+
+/// Stops a build's process group as a terminal's Ctrl-C would (SIGINT, so
+/// cargo cleans up), then kills whatever is left after 5 s.
+fn stop_group(child: &mut Child) {
+    let group = child.id() as libc::pid_t;
+    // SAFETY: signals the process group the child leads (process_group(0)); no memory is involved.
+    unsafe { libc::killpg(group, libc::SIGINT) };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: as above; compilers that outlived cargo are still in the group.
+    unsafe { libc::killpg(group, libc::SIGKILL) };
+    let _ = child.wait();
 }
 
 /// The `tinybench-fw` executable from cargo's JSON messages.
@@ -194,6 +239,60 @@ mod tests {
             Some(PathBuf::from("/x/target/thumbv7em-none-eabihf/release/tinybench-fw"))
         );
         assert_eq!(executable_from_messages("not json"), None);
+    }
+
+    #[test]
+    fn a_stop_ends_cargo_and_every_process_it_started() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        // A "cargo" that starts a long compiler-like child and waits for it.
+        let fake = dir.path().join("cargo");
+        let pid_file = dir.path().join("child.pid");
+        std::fs::write(&fake, format!("#!/bin/sh\nsleep 300 &\necho $! > '{}'\nwait\n", pid_file.display())).unwrap();
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let board = Board::builtin("sim-m4").unwrap().unwrap();
+        let case = tinybench_config::CaseConfig {
+            name: "c".into(),
+            workload: tinybench_config::Workload::Conv2d3x3 { height: 4, width: 4, in_channels: 2, out_channels: 2 },
+            kernels: tinybench_config::KernelSet::Reference,
+            seed: 1,
+            self_test: None,
+            accuracy: None,
+        };
+        let (stop, cargo) = (StopFlag::new(), fake.into_os_string());
+        let build = FirmwareBuild {
+            firmware_dir: dir.path(),
+            board: &board,
+            case: &case,
+            run: &RunSettings::default(),
+            workload_env: &[],
+            log_path: &dir.path().join("build.log"),
+            stop: &stop,
+            cargo: &cargo,
+        };
+        let started = Instant::now();
+        let result = std::thread::scope(|scope| {
+            let running = scope.spawn(|| build.build());
+            while !pid_file.exists() {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            stop.raise(2);
+            running.join().unwrap()
+        });
+        assert!(matches!(result, Err(RunnerError::Stopped)), "{result:?}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+        // Gone, or a zombie nobody reaped yet (state Z in /proc/PID/stat);
+        // SIGKILL takes effect when the process is next scheduled.
+        let pid = std::fs::read_to_string(&pid_file).unwrap();
+        let state = || {
+            let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).unwrap_or_default();
+            stat.rsplit(')').next().unwrap_or_default().split_whitespace().next().unwrap_or("gone").to_owned()
+        };
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while !matches!(state().as_str(), "gone" | "Z") && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(matches!(state().as_str(), "gone" | "Z"), "the build's child {} survived the stop", pid.trim());
     }
 
     #[test]

@@ -2,11 +2,13 @@
 //! from overwriting another one's.
 //!
 //! A run folder holds `run.json` (written first: which configuration, which
-//! tinybench), `results.*` and `cases/<name>/`. Default folders are unique
-//! (`reports/<config>-<UTC time to the millisecond>`, then `-2`, `-3`, ... if
-//! taken); an existing run folder is only reused when asked to, either
-//! cleared (`--force`) or resumed (`--resume`). A folder that holds anything
-//! but a run is never cleared.
+//! tinybench), `results.*`, `report.md` and `cases/<name>/`. Default folders
+//! are unique (`reports/<config>-<UTC time to the millisecond>`, then `-2`,
+//! `-3`, ... if taken); an existing run folder is only reused when asked to,
+//! either cleared (`--force`) or resumed (`--resume`). Clearing deletes only
+//! what a run writes, and only when the folder holds nothing else: a folder
+//! with any other file, or one that holds the working folder or the
+//! configuration, is never cleared.
 
 use std::path::{Path, PathBuf};
 
@@ -15,13 +17,16 @@ use serde::{Deserialize, Serialize};
 /// The marker file that makes a folder a run folder.
 pub const MARKER: &str = "run.json";
 
+/// The entries a run writes into its folder; nothing else is ever deleted.
+const RUN_ENTRIES: &[&str] = &[MARKER, "results.csv", "results.json", "report.md", "cases"];
+
 /// What `run.json` records.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunMarker {
     /// Version of this file's layout.
     pub format: u32,
     pub tinybench_version: String,
-    /// The run configuration, as given on the command line.
+    /// The run configuration's absolute path.
     pub config: String,
     /// RFC 3339 UTC time the run folder was created.
     pub created: String,
@@ -47,6 +52,13 @@ pub enum FolderError {
     HoldsARun { path: PathBuf },
     #[error("{}: not empty and not a tinybench run folder; choose another --out (tinybench never clears such a folder)", path.display())]
     NotARunFolder { path: PathBuf },
+    #[error(
+        "{}: holds {entry}, which no run writes; move it away or choose another --out (tinybench deletes only its own files)",
+        path.display()
+    )]
+    ForeignEntry { path: PathBuf, entry: String },
+    #[error("{}: holds {what}; choose an --out folder of its own", path.display())]
+    HoldsInputs { path: PathBuf, what: String },
     #[error("{}: no {MARKER} here, so no run to resume; give the folder of an interrupted run", path.display())]
     NothingToResume { path: PathBuf },
     #[error(
@@ -71,9 +83,15 @@ impl FolderError {
 /// Makes `path` ready for a run of `config` according to `mode`.
 pub fn prepare(path: &Path, mode: FolderMode, config: &Path) -> Result<(), FolderError> {
     let io = |source| FolderError::Io { path: path.to_owned(), source };
-    let config_name = config.display().to_string();
-    let marker = path.join(MARKER);
-    let is_run = marker.is_file();
+    let config_name = absolute(config).display().to_string();
+    // Not a folder that holds the configuration or the working folder: a
+    // later --force would take them with it.
+    for (what, inside) in [("the configuration", absolute(config)), ("the working folder", absolute(Path::new(".")))] {
+        if inside.starts_with(absolute(path)) {
+            return Err(FolderError::HoldsInputs { path: path.to_owned(), what: what.to_owned() });
+        }
+    }
+    let is_run = path.join(MARKER).is_file() && read_marker(path).is_ok();
     let is_empty = match std::fs::read_dir(path) {
         Ok(mut entries) => entries.next().is_none(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
@@ -85,7 +103,7 @@ pub fn prepare(path: &Path, mode: FolderMode, config: &Path) -> Result<(), Folde
                 return Err(FolderError::NothingToResume { path: path.to_owned() });
             }
             let earlier = read_marker(path)?;
-            if !same_config(&earlier.config, config) {
+            if !same_config(Path::new(&earlier.config), config) {
                 return Err(FolderError::OtherConfig {
                     path: path.to_owned(),
                     earlier: earlier.config,
@@ -105,12 +123,40 @@ pub fn prepare(path: &Path, mode: FolderMode, config: &Path) -> Result<(), Folde
             if !is_run {
                 return Err(FolderError::NotARunFolder { path: path.to_owned() });
             }
-            std::fs::remove_dir_all(path).map_err(io)?;
+            clear_run(path)?;
         }
         FolderMode::New | FolderMode::Replace => {}
     }
     std::fs::create_dir_all(path).map_err(io)?;
     write_marker(path, &config_name)
+}
+
+/// Deletes an earlier run's entries, after checking that the folder holds
+/// nothing else (checked first: nothing is deleted if anything is foreign).
+fn clear_run(path: &Path) -> Result<(), FolderError> {
+    let io = |p: &Path, source| FolderError::Io { path: p.to_owned(), source };
+    let entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|e| io(path, e))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .map_err(|e| io(path, e))?;
+    for entry in &entries {
+        let name = entry.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        // Temporary files of an interrupted atomic write are the run's too.
+        if !RUN_ENTRIES.contains(&name.as_str()) && !name.ends_with(".tmp") {
+            return Err(FolderError::ForeignEntry { path: path.to_owned(), entry: name });
+        }
+    }
+    for entry in entries {
+        let removed = if entry.is_dir() { std::fs::remove_dir_all(&entry) } else { std::fs::remove_file(&entry) };
+        removed.map_err(|e| io(&entry, e))?;
+    }
+    Ok(())
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    // Canonical where it exists (symbolic links resolved), else made absolute.
+    std::fs::canonicalize(path).or_else(|_| std::path::absolute(path)).unwrap_or_else(|_| path.to_owned())
 }
 
 /// Creates a new, unique run folder under `parent` named after the
@@ -128,7 +174,7 @@ pub fn create_unique(parent: &Path, config_name: &str, config: &Path) -> Result<
         // create_dir (not _all) fails if another run took the name first.
         match std::fs::create_dir(&path) {
             Ok(()) => {
-                write_marker(&path, &config.display().to_string())?;
+                write_marker(&path, &absolute(config).display().to_string())?;
                 return Ok(path);
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
@@ -156,10 +202,9 @@ fn write_marker(path: &Path, config: &str) -> Result<(), FolderError> {
     crate::write_atomically(&file, text.as_bytes()).map_err(|source| FolderError::Io { path: file, source })
 }
 
-/// The same configuration file, whether named relatively or absolutely.
-fn same_config(earlier: &str, config: &Path) -> bool {
-    let earlier = Path::new(earlier);
-    earlier == config || same_file::is_same_file(earlier, config).unwrap_or(false)
+/// The same configuration file (`run.json` records its absolute path).
+fn same_config(earlier: &Path, config: &Path) -> bool {
+    earlier == absolute(config) || same_file::is_same_file(earlier, config).unwrap_or(false)
 }
 
 #[cfg(test)]
@@ -191,6 +236,19 @@ mod tests {
         prepare(&run, FolderMode::Replace, Path::new("a.toml")).unwrap();
         assert!(!run.join("cases").exists(), "the earlier run's cases are cleared");
         assert!(run.join(MARKER).is_file());
+        // A run folder the user added a file to is not cleared either.
+        std::fs::write(run.join("notes.txt"), "mine").unwrap();
+        let err = prepare(&run, FolderMode::Replace, Path::new("a.toml")).unwrap_err();
+        assert!(matches!(&err, FolderError::ForeignEntry { entry, .. } if entry == "notes.txt"), "{err}");
+        assert!(run.join(MARKER).is_file(), "nothing deleted");
+        // A stray run.json does not make a folder a run folder.
+        let stray = dir.path().join("stray");
+        std::fs::create_dir(&stray).unwrap();
+        std::fs::write(stray.join(MARKER), "{\"name\": \"my package\"}").unwrap();
+        assert!(matches!(
+            prepare(&stray, FolderMode::Replace, Path::new("a.toml")),
+            Err(FolderError::NotARunFolder { .. })
+        ));
         // A folder of the user's own files is never cleared.
         let mine = dir.path().join("mine");
         std::fs::create_dir(&mine).unwrap();
@@ -198,6 +256,20 @@ mod tests {
         let err = prepare(&mine, FolderMode::Replace, Path::new("a.toml")).unwrap_err();
         assert!(matches!(err, FolderError::NotARunFolder { .. }), "{err}");
         assert!(mine.join("thesis.tex").is_file());
+    }
+
+    #[test]
+    fn a_folder_holding_the_configuration_or_the_working_folder_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("configs/a.toml");
+        std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+        std::fs::write(&config, "").unwrap();
+        for mode in [FolderMode::New, FolderMode::Replace] {
+            let err = prepare(dir.path(), mode, &config).unwrap_err();
+            assert!(matches!(err, FolderError::HoldsInputs { .. }), "{err}");
+            let err = prepare(Path::new("."), mode, &config).unwrap_err();
+            assert!(err.to_string().contains("the working folder"), "{err}");
+        }
     }
 
     #[test]
@@ -213,7 +285,11 @@ mod tests {
         prepare(&run, FolderMode::Resume, Path::new("a.toml")).unwrap();
         assert!(run.join("results.json").is_file(), "resuming keeps what is there");
         let err = prepare(&run, FolderMode::Resume, Path::new("b.toml")).unwrap_err();
-        assert!(err.to_string().contains("is a run of a.toml, not of b.toml"), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("/a.toml, not of /") && text.contains("/b.toml; resume it with that configuration"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -12,7 +12,6 @@ pub mod elf;
 mod events;
 mod fingerprint;
 pub mod folder;
-pub mod input;
 pub mod preflight;
 mod provenance;
 pub mod results;
@@ -30,8 +29,8 @@ use tinybench_target::{BenchTarget, BudgetSource, RunBudget, SimTarget, StopFlag
 pub use collect::{Collected, Collector};
 pub use elf::{FirmwareImage, StaticMemory};
 pub use events::{BenchEvent, Phase};
-pub use input::InputFileError;
 pub use results::{Accuracy, CaseFailure, CaseResult, LayerResult, MemoryUsage, Provenance, RunResults, Spread};
+pub use tinybench_config::input::{self, InputFileError};
 
 /// Why a case or a run failed.
 #[derive(Debug, thiserror::Error)]
@@ -73,8 +72,13 @@ pub enum RunnerError {
          the simulator or the kernel build is wrong"
     )]
     ChecksumMismatch { firmware: u32, host: u32 },
-    #[error("cannot write {}: {error}", path.display())]
+    /// A file of the run folder (or the firmware build's output) could not be
+    /// written or read back.
+    #[error("cannot write {}: {error}; check free space and permissions there", path.display())]
     Io { path: PathBuf, error: std::io::Error },
+    /// An input the run needs could not be read.
+    #[error("cannot read {}: {error}; check the path and its permissions", path.display())]
+    Read { path: PathBuf, error: std::io::Error },
     #[error(transparent)]
     InputFile(#[from] InputFileError),
     /// The firmware's Rust target is not installed and could not be.
@@ -88,17 +92,32 @@ pub enum RunnerError {
     )]
     BoardNotSupported { board: String, board_file: PathBuf, manifest: PathBuf, known: Vec<String> },
     #[error(
-        "{what} need {needed} bytes of board {board}'s region {region}, which has {available}: short by {} bytes; \
-         use a smaller model (int4 weights, fewer target-accuracy-samples) or a board with more memory",
-        needed - available
+        "{what} need {needed_bytes} bytes of board {board}'s region {region}, which has {available_bytes}: short by {} \
+         bytes; use a smaller model (int4 weights, fewer target-accuracy-samples){larger_region}",
+        needed_bytes - available_bytes
     )]
-    DoesNotFit { board: String, region: String, needed: u64, available: u64, what: &'static str },
+    DoesNotFit {
+        board: String,
+        region: String,
+        needed_bytes: u64,
+        available_bytes: u64,
+        what: &'static str,
+        /// ", or ..." naming a larger region of the board, if it has one.
+        larger_region: String,
+    },
     #[error(
         "the firmware does not fit board {board}: section {section} overflows region {region} by {bytes} bytes \
          (linker log in {}); use a smaller model (int4 weights, fewer target-accuracy-samples) or a board with more memory",
         log_path.display()
     )]
     LinkerOverflow { board: String, section: String, region: String, bytes: u64, log_path: PathBuf },
+    /// Two builds before this case failed with the same error.
+    #[error(
+        "not built: the firmware build failed the same way for cases {first} and {second} (log in {}), so it would \
+         fail for this case too; fix the firmware build and run again",
+        log_path.display()
+    )]
+    SameBuildFailure { first: String, second: String, log_path: PathBuf },
     /// The run was asked to stop (Ctrl-C, SIGTERM) while this case ran.
     #[error("stopped on request")]
     Stopped,
@@ -115,6 +134,7 @@ impl RunnerError {
             RunnerError::FirmwareSourcesMissing(_)
             | RunnerError::BuildSpawn(_)
             | RunnerError::BuildFailed { .. }
+            | RunnerError::SameBuildFailure { .. }
             | RunnerError::FirmwareTargetMissing { .. } => FailureKind::Build,
             RunnerError::BadElf(_)
             | RunnerError::ProtocolMismatch { .. }
@@ -127,6 +147,7 @@ impl RunnerError {
             | RunnerError::OutputMismatch { .. }
             | RunnerError::EvalMismatch { .. } => FailureKind::Benchmark,
             RunnerError::Model { .. }
+            | RunnerError::Read { .. }
             | RunnerError::InputFile(_)
             | RunnerError::BoardNotSupported { .. }
             | RunnerError::DoesNotFit { .. }
@@ -188,10 +209,7 @@ pub fn run(
     options: &RunOptions,
     events: &mut dyn FnMut(&BenchEvent),
 ) -> Result<RunResults, RunnerError> {
-    let firmware_dir = build::locate_firmware_dir()?;
-    preflight::check_board_supported(&firmware_dir, &config.board)?;
-    toolchain::Toolchain::from_env()
-        .ensure_firmware_target(&firmware_dir, &mut |message| events(&BenchEvent::Note { message }))?;
+    let firmware_dir = preflight::check_before_run(config, &mut |message| events(&BenchEvent::Note { message }))?;
     std::fs::create_dir_all(run_dir).map_err(|e| RunnerError::io(run_dir, e))?;
     let target_label = match config.target {
         TargetKind::Sim => format!("{} (simulator)", config.board.id),
@@ -204,19 +222,37 @@ pub fn run(
         run_dir: run_dir.to_owned(),
         cases: names.clone(),
     });
+    let toolchain = provenance::toolchain(&firmware_dir);
     let env = BuildEnvironment {
         git_revision: provenance::git_revision(&firmware_dir),
-        toolchain: provenance::toolchain(&firmware_dir),
-        sources_sha256: fingerprint::firmware_sources(&firmware_dir)?,
+        fingerprint: fingerprint::RunFingerprint::new(&firmware_dir, &toolchain)?,
+        toolchain,
         firmware_dir,
     };
     let mut results = RunResults::new(config.path.display().to_string(), config.board.id.clone(), names);
+    // (case, its build error with case-specific text removed) of the last
+    // failed build: the same error twice means the firmware itself does not
+    // build, and building the remaining cases would only repeat it.
+    let mut last_build_failure: Option<(String, String)> = None;
+    // (first case, second case, log) once that happened.
+    let mut same_build_failure: Option<(String, String, PathBuf)> = None;
     for (index, case) in config.cases.iter().enumerate() {
         if options.stop.is_raised() {
             break;
         }
+        if let Some((first, second, log_path)) = &same_build_failure {
+            let (first, second, log_path) = (first.clone(), second.clone(), log_path.clone());
+            record_failure(
+                &mut results,
+                index,
+                case,
+                RunnerError::SameBuildFailure { first, second, log_path },
+                events,
+            );
+            continue;
+        }
         let case_dir = run_dir.join("cases").join(&case.name);
-        let inputs_sha256 = match fingerprint::case(config, case, &env.sources_sha256) {
+        let inputs_sha256 = match env.fingerprint.case(config, case) {
             Ok(fingerprint) => fingerprint,
             Err(e) => {
                 record_failure(&mut results, index, case, e, events);
@@ -246,7 +282,18 @@ pub fn run(
             // Whatever failed after a stop request failed because of it (a
             // Ctrl-C also reaches cargo): the case is missing, not failed.
             Err(_) if options.stop.is_raised() => break,
-            Err(e) => record_failure(&mut results, index, case, e, events),
+            Err(e) => {
+                if let RunnerError::BuildFailed { tail, log_path, .. } = &e {
+                    let error = tail.replace(&case_dir.display().to_string(), "<case>").replace(&case.name, "<case>");
+                    match &last_build_failure {
+                        Some((first, previous)) if *previous == error => {
+                            same_build_failure = Some((first.clone(), case.name.clone(), log_path.clone()));
+                        }
+                        _ => last_build_failure = Some((case.name.clone(), error)),
+                    }
+                }
+                record_failure(&mut results, index, case, e, events);
+            }
         }
     }
     results.finish(options.stop.is_raised());
@@ -273,13 +320,17 @@ fn reusable_result(case_dir: &Path, inputs_sha256: &str) -> Option<CaseResult> {
     (result.provenance.inputs_sha256 == inputs_sha256).then_some(result)
 }
 
-/// Writes to a temporary file beside `path`, then renames it over `path`:
-/// a crash or a full disk never leaves half a file.
+/// Writes to a temporary file beside `path`, syncs it, then renames it over
+/// `path`: a crash, a kill or a full disk leaves the old file or the new one,
+/// never half of one.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, bytes)?;
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
     std::fs::rename(&tmp, path)
 }
 
@@ -287,8 +338,8 @@ struct BuildEnvironment {
     firmware_dir: PathBuf,
     git_revision: String,
     toolchain: String,
-    /// Fingerprint of the firmware sources.
-    sources_sha256: String,
+    /// What every case's fingerprint shares.
+    fingerprint: fingerprint::RunFingerprint,
 }
 
 #[allow(clippy::too_many_arguments, reason = "one case's whole context; a struct would only rename it")]
@@ -305,8 +356,7 @@ fn run_case(
     std::fs::create_dir_all(case_dir).map_err(|e| RunnerError::io(case_dir, e))?;
     let phase = |phase| BenchEvent::Phase { index, case: case.name.clone(), phase };
     events(&phase(Phase::Preparing));
-    let workload = workload::prepare(case, case_dir)?;
-    preflight::check_fits(&config.board, workload.memory_needs)?;
+    let workload = workload::prepare(case, &config.board, case_dir)?;
     if budget.stop.is_raised() {
         return Err(RunnerError::Stopped);
     }
@@ -322,6 +372,7 @@ fn run_case(
         workload_env: &workload.env,
         log_path: &build_log,
         stop: &budget.stop,
+        cargo: &build::cargo(),
     }
     .run(&elf_path)?;
     events(&BenchEvent::BuildFinished {

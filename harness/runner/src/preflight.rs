@@ -10,6 +10,21 @@ use tinybench_config::Board;
 
 use crate::RunnerError;
 
+/// The checks a run makes before anything else, so a run that cannot build
+/// any firmware fails in a second, before a run folder is made: the firmware
+/// sources are found, support the board, and the firmware's Rust target is
+/// installed (installing it once if rustup can; `note` gets one line then).
+/// Returns the firmware workspace.
+pub fn check_before_run(
+    config: &tinybench_config::RunConfig,
+    note: &mut dyn FnMut(String),
+) -> Result<PathBuf, RunnerError> {
+    let firmware_dir = crate::build::locate_firmware_dir()?;
+    check_board_supported(&firmware_dir, &config.board)?;
+    crate::toolchain::Toolchain::from_env().ensure_firmware_target(&firmware_dir, note)?;
+    Ok(firmware_dir)
+}
+
 /// RAM the firmware needs besides the model's arena: the RTT buffers (2 KiB)
 /// and a minimal stack. Kernels may need more stack; the run measures it.
 pub const RAM_RESERVE_BYTES: u64 = 6 * 1024;
@@ -18,7 +33,8 @@ pub const RAM_RESERVE_BYTES: u64 = 6 * 1024;
 /// Cargo.toml): the boards it can be built for.
 pub fn supported_boards(firmware_dir: &Path) -> Result<Vec<String>, RunnerError> {
     let manifest = firmware_manifest(firmware_dir);
-    let text = std::fs::read_to_string(&manifest).map_err(|e| RunnerError::io(&manifest, e))?;
+    let text = std::fs::read_to_string(&manifest)
+        .map_err(|e| RunnerError::FirmwareSourcesMissing(format!("cannot read {}: {e}", manifest.display())))?;
     let doc: toml::Table = toml::from_str(&text)
         .map_err(|e| RunnerError::FirmwareSourcesMissing(format!("{}: {e}", manifest.display())))?;
     let mut boards: Vec<String> = doc
@@ -65,23 +81,43 @@ pub struct MemoryNeeds {
 /// The case's model and data fit the board's code and data regions.
 pub fn check_fits(board: &Board, needs: MemoryNeeds) -> Result<(), RunnerError> {
     let (code, data) = (board.code(), board.data());
-    if needs.flash_data_bytes > u64::from(code.size_bytes) {
+    let checks = [
+        (
+            code,
+            needs.flash_data_bytes,
+            "code-region",
+            "the model, its input and evaluation samples (before any firmware code)",
+        ),
+        (
+            data,
+            needs.arena_bytes + RAM_RESERVE_BYTES,
+            "data-region",
+            "the activation arena plus 6 KiB for stack and RTT buffers",
+        ),
+    ];
+    for (region, needed_bytes, key, what) in checks {
+        if needed_bytes <= u64::from(region.size_bytes) {
+            continue;
+        }
+        // A larger region of the same kind is one edit of the board file away.
+        let larger: Vec<String> = board
+            .memory
+            .iter()
+            .filter(|r| r.kind == region.kind && u64::from(r.size_bytes) >= needed_bytes)
+            .map(|r| format!("{} ({} bytes)", r.name, r.size_bytes))
+            .collect();
+        let larger_region = if larger.is_empty() {
+            ", or a board with more memory".to_owned()
+        } else {
+            format!(", or set {key} in {} to {}", board.path.display(), larger.join(" or "))
+        };
         return Err(RunnerError::DoesNotFit {
             board: board.id.clone(),
-            region: code.name.clone(),
-            needed: needs.flash_data_bytes,
-            available: u64::from(code.size_bytes),
-            what: "the model, its input and evaluation samples (before any firmware code)",
-        });
-    }
-    let ram = needs.arena_bytes + RAM_RESERVE_BYTES;
-    if ram > u64::from(data.size_bytes) {
-        return Err(RunnerError::DoesNotFit {
-            board: board.id.clone(),
-            region: data.name.clone(),
-            needed: ram,
-            available: u64::from(data.size_bytes),
-            what: "the model's activation arena plus 6 KiB for stack and RTT buffers",
+            region: region.name.clone(),
+            needed_bytes,
+            available_bytes: u64::from(region.size_bytes),
+            what,
+            larger_region,
         });
     }
     Ok(())
@@ -133,6 +169,14 @@ mod tests {
         let ram = u64::from(b.data().size_bytes);
         let err = check_fits(&b, MemoryNeeds { flash_data_bytes: 0, arena_bytes: ram }).unwrap_err().to_string();
         assert!(err.contains("region sram") && err.contains(&format!("short by {RAM_RESERVE_BYTES} bytes")), "{err}");
+        assert!(err.ends_with("or a board with more memory"), "{err}");
+        // The H7's 128 KiB DTCM is the data region; its 512 KiB AXI SRAM would do.
+        let h7 = Board::builtin("nucleo-h743zi2").unwrap().unwrap();
+        let err = check_fits(&h7, MemoryNeeds { flash_data_bytes: 0, arena_bytes: 200_000 }).unwrap_err().to_string();
+        assert!(
+            err.contains("set data-region in configs/boards/nucleo-h743zi2.toml to axi-sram (524288 bytes)"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -208,11 +208,6 @@ impl RunResults {
             self.complete = true;
         }
     }
-
-    /// The position of `case` in the run, for ordering rows.
-    pub fn position(&self, case: &str) -> usize {
-        self.cases.iter().position(|c| c == case).unwrap_or(usize::MAX)
-    }
 }
 
 /// What [`assemble`] turns into a [`CaseResult`].

@@ -40,6 +40,8 @@ impl Toolchain {
             return Ok(());
         }
         let install = format!("rustup target add {FIRMWARE_TARGET}");
+        // Said before the download starts, which may take a while.
+        note(format!("installing the firmware target once: {install} (for the toolchain in rust-toolchain.toml)"));
         let output = match Command::new(&self.rustup)
             .current_dir(firmware_dir)
             .args(["target", "add", FIRMWARE_TARGET])
@@ -60,7 +62,6 @@ impl Toolchain {
                 return Err(RunnerError::FirmwareTargetMissing { detail: format!("cannot run `{install}`: {e}") });
             }
         };
-        note(format!("installing the firmware target once: {install} (for the toolchain in rust-toolchain.toml)"));
         if !output.status.success() || !has_core(&self.target_libdir(firmware_dir)?) {
             let stderr = String::from_utf8_lossy(&output.stderr);
             return Err(RunnerError::FirmwareTargetMissing {
@@ -163,7 +164,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (mut toolchain, _, _) = fakes(dir.path(), true);
         toolchain.rustup = dir.path().join("no-such-rustup");
-        let err = toolchain.ensure_firmware_target(dir.path(), &mut |_| {}).unwrap_err().to_string();
+        let mut notes = Vec::new();
+        let err = toolchain.ensure_firmware_target(dir.path(), &mut |n| notes.push(n)).unwrap_err().to_string();
+        assert_eq!(notes.len(), 1, "the note names what is tried: {notes:?}");
         assert!(
             err.contains("rustup is not on PATH") && err.contains("`rustup target add thumbv7em-none-eabihf`"),
             "{err}"

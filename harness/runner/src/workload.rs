@@ -5,13 +5,13 @@
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use tinybench_config::{CaseConfig, Workload};
+use tinybench_config::{Board, CaseConfig, Workload};
 use tinybench_kernels::{conv2d, fixture};
 use tinybench_model::{Interpreter, Kernels};
 
 use crate::RunnerError;
-use crate::input::{MAX_MODEL_BYTES, MAX_TEST_SET_BYTES, read_limited};
 use crate::preflight::MemoryNeeds;
+use tinybench_config::input::{MAX_MODEL_BYTES, MAX_TEST_SET_BYTES, read_limited};
 
 /// One layer of a model workload, as the host sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -63,7 +63,9 @@ pub fn argmax(values: &[i8]) -> usize {
 }
 
 /// Builds what the firmware build needs for `case` into `case_dir`.
-pub fn prepare(case: &CaseConfig, case_dir: &Path) -> Result<PreparedWorkload, RunnerError> {
+/// Checks that the data fits `board` before the (possibly long) host
+/// evaluation of a test set.
+pub fn prepare(case: &CaseConfig, board: &Board, case_dir: &Path) -> Result<PreparedWorkload, RunnerError> {
     match &case.workload {
         Workload::Conv2d3x3 { height, width, in_channels, out_channels } => {
             let (h, w, c, o) = (*height as usize, *width as usize, *in_channels as usize, *out_channels as usize);
@@ -81,12 +83,15 @@ pub fn prepare(case: &CaseConfig, case_dir: &Path) -> Result<PreparedWorkload, R
                 arena_bytes: (h * w * c + h * w * o) as u64,
                 eval: None,
                 quantization: "int8".to_owned(),
-                // The conv's tensors are generated at start-up into RAM.
-                memory_needs: MemoryNeeds { flash_data_bytes: 0, arena_bytes: (h * w * c + h * w * o) as u64 },
+                // Weights are constants in flash; input and output live in RAM.
+                memory_needs: MemoryNeeds {
+                    flash_data_bytes: weight_bytes,
+                    arena_bytes: (h * w * c + h * w * o) as u64,
+                },
             })
         }
         Workload::Model { path, input, sample, weights } => {
-            prepare_model(case, path, input.as_deref(), *sample, *weights, case_dir)
+            prepare_model(case, board, path, input.as_deref(), *sample, *weights, case_dir)
         }
     }
 }
@@ -110,8 +115,10 @@ fn conv_output(seed: u32, h: usize, w: usize, c: usize, o: usize) -> Vec<i8> {
     output
 }
 
+#[allow(clippy::too_many_arguments, reason = "the fields of Workload::Model, spelled out")]
 fn prepare_model(
     case: &CaseConfig,
+    board: &Board,
     path: &Path,
     input: Option<&Path>,
     sample: u32,
@@ -182,14 +189,18 @@ fn prepare_model(
         ("TINYBENCH_MODEL", absolute(&model_file)),
         ("TINYBENCH_INPUT", absolute(&input_file)),
     ];
-    let mut eval_bytes = 0;
+    let target_samples = case.accuracy.as_ref().map_or(0, |a| a.target_samples as u64);
+    let memory_needs = MemoryNeeds {
+        flash_data_bytes: image.len() as u64 + input_len as u64 * (1 + target_samples),
+        arena_bytes: model.arena_bytes() as u64,
+    };
+    crate::preflight::check_fits(board, memory_needs)?;
     let eval = match &case.accuracy {
         None => None,
         Some(acc) => {
             let (eval, subset) = evaluate(&interpreter, input_len, acc)?;
             // 0 target samples: accuracy on the host only, nothing linked.
             if !subset.is_empty() {
-                eval_bytes = subset.len() as u64;
                 let eval_file = case_dir.join("eval-inputs.bin");
                 std::fs::write(&eval_file, subset).map_err(|e| RunnerError::io(&eval_file, e))?;
                 env.push(("TINYBENCH_EVAL_INPUTS", absolute(&eval_file)));
@@ -206,10 +217,7 @@ fn prepare_model(
         layers,
         eval,
         quantization,
-        memory_needs: MemoryNeeds {
-            flash_data_bytes: image.len() as u64 + input_len as u64 + eval_bytes,
-            arena_bytes: model.arena_bytes() as u64,
-        },
+        memory_needs,
     })
 }
 

@@ -2,15 +2,54 @@
 //! output, and a hand-built minimal ELF.
 #![allow(dead_code, reason = "each test binary uses some of the helpers")]
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
 }
 
-pub fn tinybench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tinybench")).args(args).output().expect("the tinybench binary runs")
+/// A file under the repository's `models/mlperf-tiny/`.
+pub fn mlperf(rel: &str) -> PathBuf {
+    repo_root().join("models/mlperf-tiny").join(rel)
+}
+
+/// A file under the repository's `models/mnist-cnn/`.
+pub fn mnist(rel: &str) -> PathBuf {
+    repo_root().join("models/mnist-cnn").join(rel)
+}
+
+/// Runs the binary in a scratch working folder (so nothing it writes by
+/// default lands in the source tree) and waits for it.
+pub fn tinybench<S: AsRef<OsStr>>(args: &[S]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tinybench"))
+        .args(args)
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("the tinybench binary runs")
+}
+
+/// [`tinybench`] that is killed after `limit`: `None` if it had not ended.
+pub fn tinybench_within<S: AsRef<OsStr>>(args: &[S], limit: Duration) -> Option<Output> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tinybench"))
+        .args(args)
+        .current_dir(std::env::temp_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the tinybench binary runs");
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Some(child.wait_with_output().unwrap())
 }
 
 pub fn stderr(o: &Output) -> String {
@@ -30,12 +69,16 @@ pub fn error_line(o: &Output) -> String {
     lines[0].to_owned()
 }
 
-/// A run configuration `dir/<file_name>` on the shipped board `board` with
-/// `cases` as whole `[[case]]` tables (their keys, one per line).
+/// A short `[run]` body: no warm-up, two timed inferences.
+pub const QUICK_RUN: &str = "warmup = 0\niterations = 2";
+
+/// A run configuration `dir/<file_name>` on the shipped board `board`, with
+/// `run` as the body of `[run]` (line 14 on) and `cases` as whole `[[case]]`
+/// tables (their keys, one per line).
 pub fn write_run_config(dir: &Path, file_name: &str, board: &str, run: &str, cases: &[&str]) -> PathBuf {
     let mut text = format!(
         "[board]\nfile = \"{}\"\n\n[target]\nkind = \"sim\"\n\n[power]\nkind = \"sim\"\nsupply-mv = 1800\n\
-         run-current-ma = 10.0\nsleep-current-ma = 0.01\n\n[run]\nwarmup = 0\niterations = 2\n{run}\n",
+         run-current-ma = 10.0\nsleep-current-ma = 0.01\n\n[run]\n{run}\n",
         repo_root().join(format!("configs/boards/{board}.toml")).display()
     );
     for case in cases {
@@ -82,7 +125,6 @@ impl MinimalElf {
 
     /// Names code bytes `offset..offset + size` as a function; once any is
     /// named, the symbol given to `new` is left out.
-    #[allow(dead_code, reason = "not every test binary names functions")]
     pub fn function(mut self, name: &str, offset: u32, size: u32) -> Self {
         self.functions.push((name.to_owned(), offset, size));
         self

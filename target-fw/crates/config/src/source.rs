@@ -17,7 +17,12 @@ pub struct SourceFile {
 
 impl SourceFile {
     pub fn read(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read { path: path.to_owned(), error })?;
+        let bytes = crate::input::read_limited(path, crate::input::MAX_CONFIG_BYTES, "configuration file")
+            .map_err(|error| ConfigError::Input(Box::new(error)))?;
+        let text = String::from_utf8(bytes).map_err(|e| ConfigError::Read {
+            path: path.to_owned(),
+            error: std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error()),
+        })?;
         Ok(Self { path: path.to_owned(), text })
     }
 

@@ -979,7 +979,7 @@ out-channels = 8
 
     #[test]
     fn real_board_is_refused_on_the_simulator() {
-        let nucleo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/boards/nucleo-h743zi2.toml");
+        let nucleo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../configs/boards/nucleo-h743zi2.toml");
         let text = RUN.replace("name = \"sim-m4\"", &format!("file = \"{}\"", nucleo.display()));
         let e = Fixture::new().error(&text);
         assert!(
@@ -1260,7 +1260,7 @@ out-channels = 8
 
     #[test]
     fn mnist_configs_expand_to_their_cases_before_the_matrix() {
-        let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+        let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../configs");
         let before = [
             ("sim-m4", include_str!("../tests-data/sim-m4-before-matrix.toml")),
             ("sim-m7", include_str!("../tests-data/sim-m7-before-matrix.toml")),
@@ -1286,7 +1286,7 @@ out-channels = 8
 
     #[test]
     fn shipped_run_configs_are_valid() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../configs");
         let mut seen = 0;
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();

@@ -463,7 +463,7 @@ size-bytes = 655_360
 
     #[test]
     fn shipped_boards_are_valid() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/boards");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../configs/boards");
         let mut seen = 0;
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();

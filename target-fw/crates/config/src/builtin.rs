@@ -7,9 +7,9 @@ use crate::{Board, ConfigError, SourceFile};
 
 /// (id, file text) of every shipped board.
 const BUILTIN: &[(&str, &str)] = &[
-    ("sim-m4", include_str!("../../../configs/boards/sim-m4.toml")),
-    ("sim-m7", include_str!("../../../configs/boards/sim-m7.toml")),
-    ("nucleo-h743zi2", include_str!("../../../configs/boards/nucleo-h743zi2.toml")),
+    ("sim-m4", include_str!("../../../../configs/boards/sim-m4.toml")),
+    ("sim-m7", include_str!("../../../../configs/boards/sim-m7.toml")),
+    ("nucleo-h743zi2", include_str!("../../../../configs/boards/nucleo-h743zi2.toml")),
 ];
 
 impl Board {
@@ -57,7 +57,7 @@ mod tests {
         for id in Board::builtin_ids() {
             let board = Board::builtin(id).unwrap().unwrap();
             assert_eq!(board.id, id);
-            let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../configs/boards/{id}.toml"));
+            let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../../configs/boards/{id}.toml"));
             let from_file = Board::from_file(&file).unwrap();
             assert_eq!(board.memory, from_file.memory);
         }

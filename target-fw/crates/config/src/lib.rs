@@ -17,6 +17,7 @@ mod builtin;
 mod cases;
 mod default_run;
 mod error;
+pub mod input;
 #[cfg(test)]
 mod matrix_tests;
 mod run;

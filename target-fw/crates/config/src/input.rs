@@ -1,6 +1,6 @@
-//! Reading input files (models, samples, test sets) with a size bound, so a
-//! wrong path (`/dev/zero`, a disk image, a FIFO) is refused at once instead
-//! of being read into memory without end.
+//! Reading input files (configurations, boards, models, samples, test sets,
+//! ELF files) with a size bound, so a wrong path (`/dev/zero`, a disk image,
+//! a FIFO) is refused at once instead of being read into memory without end.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -9,6 +9,12 @@ use std::path::{Path, PathBuf};
 /// together (the largest common parts have 8 MiB internal and 64 MiB of
 /// external flash): a model or input sample above this is a wrong file.
 pub const MAX_MODEL_BYTES: u64 = 64 << 20;
+
+/// Configuration and board files are a few KiB.
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// Firmware ELF files carry debug info: tens of MiB at most.
+pub const MAX_ELF_BYTES: u64 = 256 << 20;
 
 /// Test sets are only read by the host, so they may be larger than a board:
 /// 256 MiB is 340,000 MNIST digits or 25,000 96x96 RGB images.
@@ -22,10 +28,21 @@ pub enum InputFileError {
     #[error("{}: {kind}, not a regular file; give the path of a file", path.display())]
     NotAFile { path: PathBuf, kind: &'static str },
     #[error(
-        "{}: {size} bytes, more than the {limit} bytes a {what} may have (no board holds more); check the path",
+        "{}: {size_bytes} bytes, more than the {limit_bytes} bytes a {what} may have; check the path",
         path.display()
     )]
-    TooLarge { path: PathBuf, size: u64, limit: u64, what: &'static str },
+    TooLarge { path: PathBuf, size_bytes: u64, limit_bytes: u64, what: &'static str },
+}
+
+impl InputFileError {
+    /// The file the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            InputFileError::Io { path, .. }
+            | InputFileError::NotAFile { path, .. }
+            | InputFileError::TooLarge { path, .. } => path,
+        }
+    }
 }
 
 /// Reads `path` if it is a regular file of at most `limit` bytes; `what`
@@ -36,14 +53,21 @@ pub fn read_limited(path: &Path, limit: u64, what: &'static str) -> Result<Vec<u
     if !meta.is_file() {
         return Err(InputFileError::NotAFile { path: path.to_owned(), kind: file_kind(&meta) });
     }
-    let too_large = |size| InputFileError::TooLarge { path: path.to_owned(), size, limit, what };
+    let too_large =
+        |size_bytes| InputFileError::TooLarge { path: path.to_owned(), size_bytes, limit_bytes: limit, what };
     if meta.len() > limit {
         return Err(too_large(meta.len()));
     }
     // The file may grow between the check and the read: read one byte more
     // than allowed at most.
+    let file = std::fs::File::open(path).map_err(io)?;
+    // Checked again on the open file, in case the path changed meanwhile.
+    let opened = file.metadata().map_err(io)?;
+    if !opened.is_file() {
+        return Err(InputFileError::NotAFile { path: path.to_owned(), kind: file_kind(&opened) });
+    }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
-    std::fs::File::open(path).map_err(io)?.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
     if bytes.len() as u64 > limit {
         return Err(too_large(bytes.len() as u64));
     }
@@ -85,9 +109,7 @@ mod tests {
         std::fs::write(&file, [0u8; 11]).unwrap();
         let err = read_limited(&file, 10, "model").unwrap_err();
         assert!(
-            err.to_string().ends_with(
-                "big.bin: 11 bytes, more than the 10 bytes a model may have (no board holds more); check the path"
-            ),
+            err.to_string().ends_with("big.bin: 11 bytes, more than the 10 bytes a model may have; check the path"),
             "{err}"
         );
         assert_eq!(read_limited(&file, 11, "model").unwrap().len(), 11);

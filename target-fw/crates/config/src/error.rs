@@ -9,6 +9,9 @@ pub enum ConfigError {
     /// The file could not be read.
     #[error("{}: cannot read: {error}; check the path", path.display())]
     Read { path: PathBuf, error: std::io::Error },
+    /// The path names no regular file of a sensible size.
+    #[error(transparent)]
+    Input(Box<crate::input::InputFileError>),
     /// The TOML is malformed, a key is unknown or a value has the wrong type.
     #[error("{}:{line}:{column}: {key}: {message}", path.display())]
     Parse {
@@ -40,6 +43,7 @@ impl ConfigError {
             ConfigError::Read { path, .. } | ConfigError::Parse { path, .. } | ConfigError::Invalid { path, .. } => {
                 path
             }
+            ConfigError::Input(e) => e.path(),
         }
     }
 }
