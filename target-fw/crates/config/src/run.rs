@@ -647,15 +647,15 @@ fn validate_case(cx: &CaseCx) -> Result<CaseConfig, ConfigError> {
 }
 
 /// Longest case name: it becomes a folder name and part of file names.
-const MAX_CASE_NAME: usize = 64;
+const MAX_CASE_NAME_BYTES: usize = 64;
 
 /// A case name must be a plain file name: it names the case's report folder
 /// and firmware build. Returns why it is not.
 fn check_case_name(name: &str) -> Result<(), String> {
-    let plain = (1..=MAX_CASE_NAME).contains(&name.len())
+    let plain = (1..=MAX_CASE_NAME_BYTES).contains(&name.len())
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
     if !plain {
-        return Err(format!("case name \"{name}\" must be 1-{MAX_CASE_NAME} letters, digits, '-', '_' or '.'"));
+        return Err(format!("case name \"{name}\" must be 1-{MAX_CASE_NAME_BYTES} letters, digits, '-', '_' or '.'"));
     }
     if name.starts_with('.') {
         // "." and ".." are not folders of their own; ".x" is a hidden one.
