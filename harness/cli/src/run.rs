@@ -8,7 +8,7 @@ use clap::Args;
 use tinybench_config::RunConfig;
 use tinybench_report::{FilesReporter, Reporter, TerminalReporter};
 use tinybench_runner::folder::{self, FolderMode};
-use tinybench_runner::{BenchEvent, RunOptions};
+use tinybench_runner::{BenchEvent, RunOptions, Runner};
 use tinybench_target::StopFlag;
 
 use crate::exit::Exit;
@@ -66,8 +66,9 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
 
     // Checks that need no run folder come first: a run that cannot build any
     // firmware leaves nothing behind and deletes no earlier run.
-    tinybench_runner::preflight::check_before_run(&config, &mut |note| tell!("note: {note}"))
-        .map_err(|e| Failure::new(Exit::of_failure(e.kind()), e))?;
+    let runner_failure = |e: tinybench_runner::RunnerError| Failure::new(Exit::of_failure(e.kind()), e);
+    let mut runner = Runner::for_config(&config).map_err(runner_failure)?;
+    runner.check(&config, &mut |note| tell!("note: {note}")).map_err(runner_failure)?;
 
     // The run folder is settled before anything runs: never into another run.
     let (run_dir, mode) = match (&args.out, &args.resume) {
@@ -102,8 +103,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         let _ = terminal.on_event(event);
     };
     let options = RunOptions { stop: stop.clone(), resume: mode == FolderMode::Resume };
-    let results = tinybench_runner::run(&config, &run_dir, &options, &mut on_event)
-        .map_err(|e| Failure::new(Exit::of_failure(e.kind()), e))?;
+    let results = runner.run(&config, &run_dir, &options, &mut on_event).map_err(runner_failure)?;
     if let Some(e) = io_error {
         return Err(Failure::new(
             Exit::WriteFailed,

@@ -1,4 +1,4 @@
-//! Builds the benchmark firmware for one case: cargo as a subprocess in the
+//! [`CargoBuilder`], the firmware builder: cargo as a subprocess in the
 //! firmware workspace, parametrized through environment variables that the
 //! firmware's build script turns into constants.
 
@@ -8,10 +8,66 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tinybench_config::{Board, CaseConfig, RunSettings};
+use tinybench_config::{Board, CaseConfig, RunConfig, RunSettings};
 use tinybench_target::StopFlag;
 
-use crate::RunnerError;
+use crate::seams::{BuildRequest, BuilderIdentity, FirmwareBuilder};
+use crate::toolchain::Toolchain;
+use crate::{RunnerError, fingerprint, preflight, provenance};
+
+/// Builds firmware with cargo in the firmware workspace.
+#[derive(Debug, Clone)]
+pub struct CargoBuilder {
+    firmware_dir: PathBuf,
+    cargo: OsString,
+    toolchain: Toolchain,
+}
+
+impl CargoBuilder {
+    /// The firmware workspace of this checkout (or `$TINYBENCH_FIRMWARE_DIR`),
+    /// the cargo that built tinybench, the toolchain cargo will use.
+    pub fn locate() -> Result<Self, RunnerError> {
+        Ok(CargoBuilder { firmware_dir: locate_firmware_dir()?, cargo: cargo(), toolchain: Toolchain::from_env() })
+    }
+
+    pub fn firmware_dir(&self) -> &Path {
+        &self.firmware_dir
+    }
+}
+
+impl FirmwareBuilder for CargoBuilder {
+    /// The firmware supports the board and the firmware's Rust target is
+    /// installed (installed once if rustup can).
+    fn check(&mut self, config: &RunConfig, note: &mut dyn FnMut(String)) -> Result<(), RunnerError> {
+        preflight::check_board_supported(&self.firmware_dir, &config.board)?;
+        self.toolchain.ensure_firmware_target(&self.firmware_dir, note)
+    }
+
+    fn identity(&mut self) -> Result<BuilderIdentity, RunnerError> {
+        let toolchain = provenance::toolchain(&self.firmware_dir);
+        Ok(BuilderIdentity {
+            git_revision: provenance::git_revision(&self.firmware_dir),
+            sources_sha256: fingerprint::sources_sha256(&self.firmware_dir, &toolchain)?,
+            toolchain,
+        })
+    }
+
+    fn build(&mut self, request: &BuildRequest<'_>) -> Result<PathBuf, RunnerError> {
+        let elf_path = request.case_dir.join("firmware.elf");
+        FirmwareBuild {
+            firmware_dir: &self.firmware_dir,
+            board: request.board,
+            case: request.case,
+            run: request.run,
+            workload_env: request.workload_env,
+            log_path: &request.case_dir.join("build.log"),
+            stop: request.stop,
+            cargo: &self.cargo,
+        }
+        .run(&elf_path)?;
+        Ok(elf_path)
+    }
+}
 
 /// Where the firmware workspace is: `$TINYBENCH_FIRMWARE_DIR`, else the
 /// `target-fw/` of the checkout this tinybench was built from.

@@ -17,23 +17,32 @@ use tinybench_config::{CaseConfig, RunConfig, Workload};
 use crate::RunnerError;
 use tinybench_config::input::{MAX_MODEL_BYTES, MAX_TEST_SET_BYTES, read_limited};
 
-/// What every case of a run shares: the firmware sources, the toolchain and
-/// this executable, hashed once per run.
+/// SHA-256 over the firmware workspace's sources (everything under
+/// `firmware_dir` but build output, in path order) and the toolchain.
+pub fn sources_sha256(firmware_dir: &Path, toolchain: &str) -> Result<String, RunnerError> {
+    let mut files = Vec::new();
+    collect_files(firmware_dir, &mut files).map_err(|e| sources_error(firmware_dir, &e))?;
+    files.sort();
+    let mut hash = Sha256::new();
+    for file in files {
+        let bytes = std::fs::read(&file).map_err(|e| sources_error(&file, &e))?;
+        let relative = file.strip_prefix(firmware_dir).unwrap_or(&file);
+        part(&mut hash, relative.to_string_lossy().as_bytes());
+        part(&mut hash, &bytes);
+    }
+    part(&mut hash, toolchain.as_bytes());
+    Ok(hex(&hash.finalize()))
+}
+
+/// What every case of a run shares: the builder's identity (sources and
+/// toolchain), the backend, and this executable, hashed once per run.
 pub struct RunFingerprint(String);
 
 impl RunFingerprint {
-    pub fn new(firmware_dir: &Path, toolchain: &str) -> Result<Self, RunnerError> {
-        let mut files = Vec::new();
-        collect_files(firmware_dir, &mut files).map_err(|e| sources_error(firmware_dir, &e))?;
-        files.sort();
+    pub fn new(builder_identity: &str, target_kind: &str) -> Result<Self, RunnerError> {
         let mut hash = Sha256::new();
-        for file in files {
-            let bytes = std::fs::read(&file).map_err(|e| sources_error(&file, &e))?;
-            let relative = file.strip_prefix(firmware_dir).unwrap_or(&file);
-            part(&mut hash, relative.to_string_lossy().as_bytes());
-            part(&mut hash, &bytes);
-        }
-        part(&mut hash, toolchain.as_bytes());
+        part(&mut hash, builder_identity.as_bytes());
+        part(&mut hash, target_kind.as_bytes());
         // The running tinybench: its simulator and host engine decide figures.
         let exe = std::env::current_exe()
             .and_then(std::fs::read)
@@ -150,12 +159,14 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("src")).unwrap();
         std::fs::create_dir_all(dir.path().join("target/release")).unwrap();
         std::fs::write(dir.path().join("src/main.rs"), "fn main() {}").unwrap();
-        let before = RunFingerprint::new(dir.path(), "rustc 1.95.0").unwrap().0;
+        let before = sources_sha256(dir.path(), "rustc 1.95.0").unwrap();
         std::fs::write(dir.path().join("target/release/fw"), "binary").unwrap();
-        assert_eq!(RunFingerprint::new(dir.path(), "rustc 1.95.0").unwrap().0, before);
-        assert_ne!(RunFingerprint::new(dir.path(), "rustc 1.96.0").unwrap().0, before, "the toolchain counts");
+        assert_eq!(sources_sha256(dir.path(), "rustc 1.95.0").unwrap(), before);
+        assert_ne!(sources_sha256(dir.path(), "rustc 1.96.0").unwrap(), before, "the toolchain counts");
         std::fs::write(dir.path().join("src/main.rs"), "fn main() { }").unwrap();
-        assert_ne!(RunFingerprint::new(dir.path(), "rustc 1.95.0").unwrap().0, before);
+        assert_ne!(sources_sha256(dir.path(), "rustc 1.95.0").unwrap(), before);
+        let run = |identity: &str, kind: &str| RunFingerprint::new(identity, kind).unwrap().0;
+        assert_ne!(run(&before, "sim"), run(&before, "probe-rs"), "the backend counts");
     }
 
     #[test]
@@ -163,7 +174,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("models")).unwrap();
         std::fs::write(dir.path().join("models/m.tbm"), b"model v1").unwrap();
-        let run = RunFingerprint::new(dir.path(), "rustc").unwrap();
+        let run = RunFingerprint::new("sources", "sim").unwrap();
         let plain = config(dir.path(), "models");
         let first = run.case(&plain, &plain.cases[0]).unwrap();
         let dotted = config(dir.path(), "./models/../models");

@@ -11,11 +11,13 @@ mod collect;
 pub mod elf;
 mod error;
 mod events;
+pub mod fake;
 mod fingerprint;
 pub mod folder;
 pub mod preflight;
 mod provenance;
 pub mod results;
+pub mod seams;
 mod session;
 pub mod toolchain;
 pub mod workload;
@@ -24,14 +26,17 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use tinybench_config::{CaseConfig, RunConfig, TargetKind};
+use tinybench_power::PowerMeter;
 use tinybench_proto::RunStatus;
-use tinybench_target::{BenchTarget, BudgetSource, RunBudget, SimTarget, StopFlag};
+use tinybench_target::{BudgetSource, RunBudget, StopFlag};
 
+pub use build::CargoBuilder;
 pub use collect::{Collected, Collector};
 pub use elf::{FirmwareImage, StaticMemory};
 pub use error::{FailureKind, RunnerError};
 pub use events::{BenchEvent, Phase};
 pub use results::{Accuracy, CaseFailure, CaseResult, LayerResult, MemoryUsage, Provenance, RunResults, Spread};
+pub use seams::{BuildRequest, BuilderIdentity, FirmwareBuilder, SimTargets, TargetFactory};
 pub use session::{LogDecoder, Session, run_firmware};
 pub use tinybench_config::input::{self, InputFileError};
 
@@ -45,109 +50,150 @@ pub struct RunOptions {
     pub resume: bool,
 }
 
-/// Runs every case of `config`, writing per-case artifacts (build log, ELF,
-/// firmware log, `result.json`) under `run_dir/cases/<name>/`. Failed cases
-/// are reported and skipped; the others still run. A raised stop flag ends
-/// the run after the current step; the results then say `interrupted`.
-///
-/// Before any case: the firmware must support the board and the firmware's
-/// Rust target must be installed (it is installed once if rustup can).
+/// One run's parts: what builds the firmware, where it runs, what measures
+/// energy. Built with [`Runner::for_config`], or from fakes in tests.
+pub struct Runner {
+    pub builder: Box<dyn FirmwareBuilder>,
+    pub targets: Box<dyn TargetFactory>,
+    pub meter: Box<dyn PowerMeter>,
+}
+
+impl Runner {
+    /// The parts a configuration names: cargo in this checkout's firmware
+    /// workspace, the `[target]` backend, the `[power]` meter.
+    pub fn for_config(config: &RunConfig) -> Result<Runner, RunnerError> {
+        let targets: Box<dyn TargetFactory> = match config.target {
+            TargetKind::Sim => Box::new(SimTargets),
+        };
+        Ok(Runner {
+            builder: Box::new(CargoBuilder::locate()?),
+            targets,
+            meter: tinybench_power::meter_for(&config.power),
+        })
+    }
+
+    /// The checks that need no build and no run folder: the firmware
+    /// supports the board, the toolchain is there, the target is reachable.
+    /// A run that cannot build or run anything fails here in a second and
+    /// leaves nothing behind; `note` takes one-line notices.
+    pub fn check(&mut self, config: &RunConfig, note: &mut dyn FnMut(String)) -> Result<(), RunnerError> {
+        self.targets.check(config)?;
+        self.builder.check(config, note)
+    }
+
+    /// Runs every case of `config`, writing per-case artifacts (build log,
+    /// ELF, firmware log, `result.json`) under `run_dir/cases/<name>/`.
+    /// Failed cases are reported and skipped; the others still run. A raised
+    /// stop flag ends the run after the current step; the results then say
+    /// `interrupted`. Starts with [`Runner::check`].
+    pub fn run(
+        &mut self,
+        config: &RunConfig,
+        run_dir: &Path,
+        options: &RunOptions,
+        events: &mut dyn FnMut(&BenchEvent),
+    ) -> Result<RunResults, RunnerError> {
+        self.check(config, &mut |message| events(&BenchEvent::Note { message }))?;
+        std::fs::create_dir_all(run_dir).map_err(|e| RunnerError::io(run_dir, e))?;
+        let names: Vec<String> = config.cases.iter().map(|c| c.name.clone()).collect();
+        events(&BenchEvent::RunStarted {
+            config: config.path.clone(),
+            board: config.board.id.clone(),
+            target: self.targets.describe(config),
+            run_dir: run_dir.to_owned(),
+            cases: names.clone(),
+        });
+        let identity = self.builder.identity()?;
+        let fingerprint = fingerprint::RunFingerprint::new(&identity.sources_sha256, self.targets.kind())?;
+        let mut results = RunResults::new(config.path.display().to_string(), config.board.id.clone(), names);
+        // (case, its build error with case-specific text removed) of the last
+        // failed build: the same error twice means the firmware itself does
+        // not build, and building the remaining cases would only repeat it.
+        let mut last_build_failure: Option<(String, String)> = None;
+        // (first case, second case, log) once that happened.
+        let mut same_build_failure: Option<(String, String, PathBuf)> = None;
+        for (index, case) in config.cases.iter().enumerate() {
+            if options.stop.is_raised() {
+                break;
+            }
+            if let Some((first, second, log_path)) = &same_build_failure {
+                let (first, second, log_path) = (first.clone(), second.clone(), log_path.clone());
+                let error = RunnerError::SameBuildFailure { first, second, log_path };
+                record_failure(&mut results, index, case, error, events);
+                continue;
+            }
+            let case_dir = run_dir.join("cases").join(&case.name);
+            let inputs_sha256 = match fingerprint.case(config, case) {
+                Ok(fingerprint) => fingerprint,
+                Err(e) => {
+                    record_failure(&mut results, index, case, e, events);
+                    continue;
+                }
+            };
+            if options.resume
+                && let Some(result) = reusable_result(&case_dir, &inputs_sha256)
+            {
+                events(&BenchEvent::CaseReused { index, result: Box::new(result.clone()) });
+                results.results.push(result);
+                continue;
+            }
+            // Nothing of an earlier attempt may stay beside this one's files.
+            if case_dir.exists() {
+                std::fs::remove_dir_all(&case_dir).map_err(|e| RunnerError::io(&case_dir, e))?;
+            }
+            let budget = RunBudget {
+                stop: options.stop.clone(),
+                ..RunBudget::new(
+                    config.run.max_cycles,
+                    Duration::from_secs(config.run.timeout_s),
+                    BudgetSource::RunConfig,
+                )
+            };
+            let case_run = CaseRun { config, identity: &identity, index, case, case_dir: &case_dir, budget: &budget };
+            match self.run_case(&case_run, &inputs_sha256, events) {
+                Ok(result) => {
+                    events(&BenchEvent::CaseFinished { index, result: Box::new(result.clone()) });
+                    results.results.push(result);
+                }
+                // Whatever failed after a stop request failed because of it (a
+                // Ctrl-C also reaches cargo): the case is missing, not failed.
+                Err(_) if options.stop.is_raised() => break,
+                Err(e) => {
+                    if let RunnerError::BuildFailed { tail, log_path, .. } = &e {
+                        // The compiler's error lines only: cargo's own lines
+                        // ("Blocking waiting for file lock", ...) vary.
+                        let error: Vec<String> = tail
+                            .lines()
+                            .map(str::trim)
+                            .filter(|l| l.starts_with("error"))
+                            .map(|l| l.replace(&case_dir.display().to_string(), "<case>").replace(&case.name, "<case>"))
+                            .collect();
+                        let error = error.join("\n");
+                        match &last_build_failure {
+                            Some((first, previous)) if *previous == error && !error.is_empty() => {
+                                same_build_failure = Some((first.clone(), case.name.clone(), log_path.clone()));
+                            }
+                            _ => last_build_failure = Some((case.name.clone(), error)),
+                        }
+                    }
+                    record_failure(&mut results, index, case, e, events);
+                }
+            }
+        }
+        results.finish(options.stop.is_raised());
+        events(&BenchEvent::RunFinished { results: results.clone() });
+        Ok(results)
+    }
+}
+
+/// Runs every case of `config` with the parts it names ([`Runner::for_config`]).
 pub fn run(
     config: &RunConfig,
     run_dir: &Path,
     options: &RunOptions,
     events: &mut dyn FnMut(&BenchEvent),
 ) -> Result<RunResults, RunnerError> {
-    let firmware_dir = preflight::check_before_run(config, &mut |message| events(&BenchEvent::Note { message }))?;
-    std::fs::create_dir_all(run_dir).map_err(|e| RunnerError::io(run_dir, e))?;
-    let target_label = match config.target {
-        TargetKind::Sim => format!("{} (simulator)", config.board.id),
-    };
-    let names: Vec<String> = config.cases.iter().map(|c| c.name.clone()).collect();
-    events(&BenchEvent::RunStarted {
-        config: config.path.clone(),
-        board: config.board.id.clone(),
-        target: target_label,
-        run_dir: run_dir.to_owned(),
-        cases: names.clone(),
-    });
-    let toolchain = provenance::toolchain(&firmware_dir);
-    let env = BuildEnvironment {
-        git_revision: provenance::git_revision(&firmware_dir),
-        fingerprint: fingerprint::RunFingerprint::new(&firmware_dir, &toolchain)?,
-        toolchain,
-        firmware_dir,
-    };
-    let mut results = RunResults::new(config.path.display().to_string(), config.board.id.clone(), names);
-    // (case, its build error with case-specific text removed) of the last
-    // failed build: the same error twice means the firmware itself does not
-    // build, and building the remaining cases would only repeat it.
-    let mut last_build_failure: Option<(String, String)> = None;
-    // (first case, second case, log) once that happened.
-    let mut same_build_failure: Option<(String, String, PathBuf)> = None;
-    for (index, case) in config.cases.iter().enumerate() {
-        if options.stop.is_raised() {
-            break;
-        }
-        if let Some((first, second, log_path)) = &same_build_failure {
-            let (first, second, log_path) = (first.clone(), second.clone(), log_path.clone());
-            record_failure(
-                &mut results,
-                index,
-                case,
-                RunnerError::SameBuildFailure { first, second, log_path },
-                events,
-            );
-            continue;
-        }
-        let case_dir = run_dir.join("cases").join(&case.name);
-        let inputs_sha256 = match env.fingerprint.case(config, case) {
-            Ok(fingerprint) => fingerprint,
-            Err(e) => {
-                record_failure(&mut results, index, case, e, events);
-                continue;
-            }
-        };
-        if options.resume
-            && let Some(result) = reusable_result(&case_dir, &inputs_sha256)
-        {
-            events(&BenchEvent::CaseReused { index, result: Box::new(result.clone()) });
-            results.results.push(result);
-            continue;
-        }
-        // Nothing of an earlier attempt may stay beside this one's files.
-        if case_dir.exists() {
-            std::fs::remove_dir_all(&case_dir).map_err(|e| RunnerError::io(&case_dir, e))?;
-        }
-        let budget = RunBudget {
-            stop: options.stop.clone(),
-            ..RunBudget::new(config.run.max_cycles, Duration::from_secs(config.run.timeout_s), BudgetSource::RunConfig)
-        };
-        match run_case(config, &env, index, case, &case_dir, &budget, &inputs_sha256, events) {
-            Ok(result) => {
-                events(&BenchEvent::CaseFinished { index, result: Box::new(result.clone()) });
-                results.results.push(result);
-            }
-            // Whatever failed after a stop request failed because of it (a
-            // Ctrl-C also reaches cargo): the case is missing, not failed.
-            Err(_) if options.stop.is_raised() => break,
-            Err(e) => {
-                if let RunnerError::BuildFailed { tail, log_path, .. } = &e {
-                    let error = tail.replace(&case_dir.display().to_string(), "<case>").replace(&case.name, "<case>");
-                    match &last_build_failure {
-                        Some((first, previous)) if *previous == error => {
-                            same_build_failure = Some((first.clone(), case.name.clone(), log_path.clone()));
-                        }
-                        _ => last_build_failure = Some((case.name.clone(), error)),
-                    }
-                }
-                record_failure(&mut results, index, case, e, events);
-            }
-        }
-    }
-    results.finish(options.stop.is_raised());
-    events(&BenchEvent::RunFinished { results: results.clone() });
-    Ok(results)
+    Runner::for_config(config)?.run(config, run_dir, options, events)
 }
 
 fn record_failure(
@@ -183,149 +229,140 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
-struct BuildEnvironment {
-    firmware_dir: PathBuf,
-    git_revision: String,
-    toolchain: String,
-    /// What every case's fingerprint shares.
-    fingerprint: fingerprint::RunFingerprint,
+/// One case's context in a run.
+#[derive(Clone, Copy)]
+struct CaseRun<'a> {
+    config: &'a RunConfig,
+    identity: &'a BuilderIdentity,
+    index: usize,
+    case: &'a CaseConfig,
+    case_dir: &'a Path,
+    budget: &'a RunBudget,
 }
 
-#[allow(clippy::too_many_arguments, reason = "one case's whole context; a struct would only rename it")]
-fn run_case(
-    config: &RunConfig,
-    env: &BuildEnvironment,
-    index: usize,
-    case: &CaseConfig,
-    case_dir: &Path,
-    budget: &RunBudget,
-    inputs_sha256: &str,
-    events: &mut dyn FnMut(&BenchEvent),
-) -> Result<CaseResult, RunnerError> {
-    std::fs::create_dir_all(case_dir).map_err(|e| RunnerError::io(case_dir, e))?;
-    let phase = |phase| BenchEvent::Phase { index, case: case.name.clone(), phase };
-    events(&phase(Phase::Preparing));
-    let workload = workload::prepare(case, &config.board, case_dir)?;
-    if budget.stop.is_raised() {
-        return Err(RunnerError::Stopped);
-    }
-    events(&BenchEvent::BuildStarted { index, case: case.name.clone() });
-    let started = Instant::now();
-    let build_log = case_dir.join("build.log");
-    let elf_path = case_dir.join("firmware.elf");
-    build::FirmwareBuild {
-        firmware_dir: &env.firmware_dir,
-        board: &config.board,
-        case,
-        run: &config.run,
-        workload_env: &workload.env,
-        log_path: &build_log,
-        stop: &budget.stop,
-        cargo: &build::cargo(),
-    }
-    .run(&elf_path)?;
-    events(&BenchEvent::BuildFinished {
-        index,
-        case: case.name.clone(),
-        duration: started.elapsed(),
-        elf: elf_path.clone(),
-    });
-
-    let bytes = std::fs::read(&elf_path).map_err(|e| RunnerError::io(&elf_path, e))?;
-    let image = FirmwareImage::parse(bytes)?;
-    let mut target: Box<dyn BenchTarget> = match config.target {
-        TargetKind::Sim => Box::new(SimTarget::new(&config.board)?),
-    };
-    target.load(&image.bytes)?;
-    events(&BenchEvent::CaseStarted { index, case: case.name.clone(), target: target.describe() });
-
-    let log_path = case_dir.join("firmware.log");
-    let session = run_firmware(target.as_mut(), &image.bytes, budget, index, events);
-    let log_text = session.log.join("\n") + "\n";
-    std::fs::write(&log_path, log_text).map_err(|e| RunnerError::io(&log_path, e))?;
-    let outcome = session.outcome?;
-    let collected = session.collector.collected().clone();
-    if !collected.output.is_empty() {
-        let output_path = case_dir.join("output.bin");
-        std::fs::write(&output_path, &collected.output).map_err(|e| RunnerError::io(&output_path, e))?;
-    }
-    if !collected.eval_outputs.is_empty() {
-        let eval_path = case_dir.join("eval-outputs.bin");
-        std::fs::write(&eval_path, collected.eval_outputs.concat()).map_err(|e| RunnerError::io(&eval_path, e))?;
-    }
-    if let Some(RunStatus::Failed { code }) = collected.status {
-        return Err(RunnerError::FirmwareFailed { code, log_path: log_path.display().to_string() });
-    }
-    if !session.collector.complete() || outcome.exit_code != 0 {
-        return Err(RunnerError::IncompleteResults {
-            code: outcome.exit_code,
-            log_path: log_path.display().to_string(),
-        });
-    }
-
-    let expected_checksum = workload::checksum(&workload.expected_output);
-    if let Some(offset) = collected.output.iter().zip(&workload.expected_output).position(|(&f, &h)| f as i8 != h) {
-        return Err(RunnerError::OutputMismatch {
-            offset,
-            firmware: collected.output[offset] as i8,
-            host: workload.expected_output[offset],
-        });
-    }
-    if let Some(eval) = &workload.eval {
-        if collected.eval_outputs.len() != eval.target_expected.len() {
-            return Err(RunnerError::Protocol(format!(
-                "the firmware sent {} evaluation outputs, {} were linked",
-                collected.eval_outputs.len(),
-                eval.target_expected.len()
-            )));
+impl Runner {
+    fn run_case(
+        &mut self,
+        run: &CaseRun<'_>,
+        inputs_sha256: &str,
+        events: &mut dyn FnMut(&BenchEvent),
+    ) -> Result<CaseResult, RunnerError> {
+        let CaseRun { config, identity, index, case, case_dir, budget } = *run;
+        std::fs::create_dir_all(case_dir).map_err(|e| RunnerError::io(case_dir, e))?;
+        let phase = |phase| BenchEvent::Phase { index, case: case.name.clone(), phase };
+        events(&phase(Phase::Preparing));
+        let workload = workload::prepare(case, &config.board, case_dir)?;
+        if budget.stop.is_raised() {
+            return Err(RunnerError::Stopped);
         }
-        for (sample, (firmware, host)) in collected.eval_outputs.iter().zip(&eval.target_expected).enumerate() {
-            if let Some(offset) = firmware.iter().zip(host).position(|(&f, &h)| f as i8 != h) {
-                return Err(RunnerError::EvalMismatch {
-                    sample,
-                    offset,
-                    firmware: firmware[offset] as i8,
-                    host: host[offset],
-                });
+        events(&BenchEvent::BuildStarted { index, case: case.name.clone() });
+        let started = Instant::now();
+        let elf_path = self.builder.build(&BuildRequest {
+            board: &config.board,
+            case,
+            run: &config.run,
+            workload_env: &workload.env,
+            case_dir,
+            stop: &budget.stop,
+        })?;
+        events(&BenchEvent::BuildFinished {
+            index,
+            case: case.name.clone(),
+            duration: started.elapsed(),
+            elf: elf_path.clone(),
+        });
+
+        let bytes = std::fs::read(&elf_path).map_err(|e| RunnerError::io(&elf_path, e))?;
+        let image = FirmwareImage::parse(bytes)?;
+        let mut target = self.targets.open(config)?;
+        target.load(&image.bytes)?;
+        events(&BenchEvent::CaseStarted { index, case: case.name.clone(), target: target.describe() });
+
+        let log_path = case_dir.join("firmware.log");
+        let session = run_firmware(target.as_mut(), &image.bytes, budget, index, events);
+        let log_text = session.log.join("\n") + "\n";
+        std::fs::write(&log_path, log_text).map_err(|e| RunnerError::io(&log_path, e))?;
+        let outcome = session.outcome?;
+        let collected = session.collector.collected().clone();
+        if !collected.output.is_empty() {
+            let output_path = case_dir.join("output.bin");
+            std::fs::write(&output_path, &collected.output).map_err(|e| RunnerError::io(&output_path, e))?;
+        }
+        if !collected.eval_outputs.is_empty() {
+            let eval_path = case_dir.join("eval-outputs.bin");
+            std::fs::write(&eval_path, collected.eval_outputs.concat()).map_err(|e| RunnerError::io(&eval_path, e))?;
+        }
+        if let Some(RunStatus::Failed { code }) = collected.status {
+            return Err(RunnerError::FirmwareFailed { code, log_path: log_path.display().to_string() });
+        }
+        if !session.collector.complete() || outcome.exit_code != 0 {
+            return Err(RunnerError::IncompleteResults {
+                code: outcome.exit_code,
+                log_path: log_path.display().to_string(),
+            });
+        }
+
+        let expected_checksum = workload::checksum(&workload.expected_output);
+        if let Some(offset) = collected.output.iter().zip(&workload.expected_output).position(|(&f, &h)| f as i8 != h) {
+            return Err(RunnerError::OutputMismatch {
+                offset,
+                firmware: collected.output[offset] as i8,
+                host: workload.expected_output[offset],
+            });
+        }
+        if let Some(eval) = &workload.eval {
+            if collected.eval_outputs.len() != eval.target_expected.len() {
+                return Err(RunnerError::Protocol(format!(
+                    "the firmware sent {} evaluation outputs, {} were linked",
+                    collected.eval_outputs.len(),
+                    eval.target_expected.len()
+                )));
+            }
+            for (sample, (firmware, host)) in collected.eval_outputs.iter().zip(&eval.target_expected).enumerate() {
+                if let Some(offset) = firmware.iter().zip(host).position(|(&f, &h)| f as i8 != h) {
+                    return Err(RunnerError::EvalMismatch {
+                        sample,
+                        offset,
+                        firmware: firmware[offset] as i8,
+                        host: host[offset],
+                    });
+                }
             }
         }
-    }
-    let output_checksum = collected.output_checksum.unwrap_or_default();
-    if output_checksum != expected_checksum {
-        return Err(RunnerError::ChecksumMismatch { firmware: output_checksum, host: expected_checksum });
-    }
-    let mut meter = tinybench_power::meter_for(&config.power);
-    let result = results::assemble(results::Inputs {
-        config,
-        case,
-        collected: &collected,
-        workload: &workload,
-        image: &image,
-        expected_checksum,
-        meter: meter.as_mut(),
-        provenance: Provenance {
-            tinybench_version: env!("CARGO_PKG_VERSION").to_owned(),
-            git_revision: env.git_revision.clone(),
-            toolchain: env.toolchain.clone(),
-            board: config.board.id.clone(),
-            core: config.board.core.to_string(),
-            clock_hz: config.board.clock_hz,
-            target: match config.target {
-                TargetKind::Sim => "sim".to_owned(),
+        let output_checksum = collected.output_checksum.unwrap_or_default();
+        if output_checksum != expected_checksum {
+            return Err(RunnerError::ChecksumMismatch { firmware: output_checksum, host: expected_checksum });
+        }
+        let result = results::assemble(results::Inputs {
+            config,
+            case,
+            collected: &collected,
+            workload: &workload,
+            image: &image,
+            expected_checksum,
+            meter: self.meter.as_mut(),
+            provenance: Provenance {
+                tinybench_version: env!("CARGO_PKG_VERSION").to_owned(),
+                git_revision: identity.git_revision.clone(),
+                toolchain: identity.toolchain.clone(),
+                board: config.board.id.clone(),
+                core: config.board.core.to_string(),
+                clock_hz: config.board.clock_hz,
+                target: self.targets.kind().to_owned(),
+                timing: if target.is_simulated() {
+                    format!("simulated ({} cycle model)", config.board.core)
+                } else {
+                    "measured (DWT)".to_owned()
+                },
+                firmware_sha256: image.sha256.clone(),
+                inputs_sha256: inputs_sha256.to_owned(),
+                timestamp: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             },
-            timing: if target.is_simulated() {
-                format!("simulated ({} cycle model)", config.board.core)
-            } else {
-                "measured (DWT)".to_owned()
-            },
-            firmware_sha256: image.sha256.clone(),
-            inputs_sha256: inputs_sha256.to_owned(),
-            timestamp: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
-        },
-    });
-    // Written at once and whole: `--resume` trusts a result.json it finds.
-    let json_path = case_dir.join("result.json");
-    let json = serde_json::to_string_pretty(&result).map_err(|e| RunnerError::io(&json_path, e.into()))? + "\n";
-    write_atomically(&json_path, json.as_bytes()).map_err(|e| RunnerError::io(&json_path, e))?;
-    Ok(result)
+        });
+        // Written at once and whole: `--resume` trusts a result.json it finds.
+        let json_path = case_dir.join("result.json");
+        let json = serde_json::to_string_pretty(&result).map_err(|e| RunnerError::io(&json_path, e.into()))? + "\n";
+        write_atomically(&json_path, json.as_bytes()).map_err(|e| RunnerError::io(&json_path, e))?;
+        Ok(result)
+    }
 }

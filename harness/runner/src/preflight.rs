@@ -10,21 +10,6 @@ use tinybench_config::Board;
 
 use crate::RunnerError;
 
-/// The checks a run makes before anything else, so a run that cannot build
-/// any firmware fails in a second, before a run folder is made: the firmware
-/// sources are found, support the board, and the firmware's Rust target is
-/// installed (installing it once if rustup can; `note` gets one line then).
-/// Returns the firmware workspace.
-pub fn check_before_run(
-    config: &tinybench_config::RunConfig,
-    note: &mut dyn FnMut(String),
-) -> Result<PathBuf, RunnerError> {
-    let firmware_dir = crate::build::locate_firmware_dir()?;
-    check_board_supported(&firmware_dir, &config.board)?;
-    crate::toolchain::Toolchain::from_env().ensure_firmware_target(&firmware_dir, note)?;
-    Ok(firmware_dir)
-}
-
 /// RAM the firmware needs besides the model's arena: the RTT buffers (2 KiB)
 /// and a minimal stack. Kernels may need more stack; the run measures it.
 pub const RAM_RESERVE_BYTES: u64 = 6 * 1024;

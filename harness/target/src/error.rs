@@ -22,6 +22,13 @@ pub enum TargetError {
     /// The run was asked to stop (Ctrl-C, SIGTERM) before the firmware finished.
     #[error("stopped on request after {cycles} cycles")]
     Stopped { cycles: u64 },
+    /// The core stopped on a fault (HardFault, lockup) on real hardware; the
+    /// detail names the fault and its status registers.
+    #[error("the core halted on a fault at pc {pc:#010x} in {symbol}: {detail}")]
+    Fault { pc: u32, symbol: String, detail: String },
+    /// The debug probe failed (unplugged, USB error, no response).
+    #[error("debug probe: {detail}")]
+    Probe { detail: String },
     /// The firmware hit a breakpoint other than semihosting.
     #[error("firmware hit breakpoint #{imm} at pc {pc:#010x} in {symbol}; remove it or run under a debugger")]
     Breakpoint { imm: u8, pc: u32, symbol: String },

@@ -1,5 +1,7 @@
-//! A scripted target: replays channel bytes and an ending, for testing the
-//! runner and reporters without a simulator or a board.
+//! A scripted target: replays channel bytes, progress and an ending (an exit,
+//! a hang, a timeout, a fault, a probe failure), for testing the runner and
+//! reporters without a simulator or a board. It can present itself as real
+//! hardware, so the labelling of measured figures is testable too.
 
 use std::time::Duration;
 
@@ -16,6 +18,16 @@ pub enum FakeStep {
     Exit { code: i32, cycles: u64 },
     /// The firmware never finishes: the run ends at the cycle budget.
     Hang { pc: u32, symbol: String },
+    /// The firmware is still running: progress is reported.
+    Progress { cycles: u64 },
+    /// The firmware does not finish within the wall-time budget.
+    Timeout { pc: u32, symbol: String },
+    /// The core halts on a fault.
+    Fault { pc: u32, symbol: String, detail: String },
+    /// The core halts on a breakpoint instruction.
+    Breakpoint { imm: u8, pc: u32, symbol: String },
+    /// The debug probe fails (e.g. unplugged).
+    ProbeError(String),
 }
 
 /// A target that replays a script.
@@ -23,11 +35,19 @@ pub enum FakeStep {
 pub struct FakeTarget {
     script: Vec<FakeStep>,
     loaded_elf_len: Option<usize>,
+    /// Presents itself as a board (its figures are then measured).
+    hardware: bool,
 }
 
 impl FakeTarget {
     pub fn new(script: Vec<FakeStep>) -> Self {
-        FakeTarget { script, loaded_elf_len: None }
+        FakeTarget { script, loaded_elf_len: None, hardware: false }
+    }
+
+    /// The same script on a pretend board: `is_simulated` is false.
+    pub fn as_hardware(mut self) -> Self {
+        self.hardware = true;
+        self
     }
 
     /// Size of the last loaded ELF, to check that the runner loaded one.
@@ -38,7 +58,7 @@ impl FakeTarget {
 
 impl BenchTarget for FakeTarget {
     fn describe(&self) -> String {
-        "fake target".to_owned()
+        if self.hardware { "fake board".to_owned() } else { "fake target".to_owned() }
     }
 
     fn load(&mut self, elf: &[u8]) -> Result<(), TargetError> {
@@ -65,6 +85,25 @@ impl BenchTarget for FakeTarget {
                         wall: Duration::ZERO,
                     });
                 }
+                FakeStep::Progress { cycles } => {
+                    output(TargetOutput::Progress { cycles: *cycles, elapsed: Duration::ZERO })
+                }
+                FakeStep::Timeout { pc, symbol } => {
+                    return Err(TargetError::Timeout {
+                        seconds: budget.timeout.as_secs(),
+                        cycles: 0,
+                        pc: *pc,
+                        symbol: symbol.clone(),
+                        setting: budget.set_by.timeout_setting(),
+                    });
+                }
+                FakeStep::Fault { pc, symbol, detail } => {
+                    return Err(TargetError::Fault { pc: *pc, symbol: symbol.clone(), detail: detail.clone() });
+                }
+                FakeStep::Breakpoint { imm, pc, symbol } => {
+                    return Err(TargetError::Breakpoint { imm: *imm, pc: *pc, symbol: symbol.clone() });
+                }
+                FakeStep::ProbeError(detail) => return Err(TargetError::Probe { detail: detail.clone() }),
                 FakeStep::Hang { pc, symbol } => {
                     return Err(TargetError::CycleBudgetExceeded {
                         cycles: budget.max_cycles + 1,
@@ -87,7 +126,7 @@ impl BenchTarget for FakeTarget {
     }
 
     fn is_simulated(&self) -> bool {
-        true
+        !self.hardware
     }
 }
 
@@ -139,6 +178,33 @@ mod tests {
         flags.set_by = crate::BudgetSource::CommandLine;
         let err = t.run(&flags, &mut |_| {}).unwrap_err();
         assert!(err.to_string().contains("raise --max-cycles,"), "{err}");
+    }
+
+    #[test]
+    fn every_ending_is_scripted() {
+        let ending = |step: FakeStep| {
+            let mut t = FakeTarget::new(vec![FakeStep::Progress { cycles: 7 }, step]);
+            t.load(&[]).unwrap();
+            let mut progress = Vec::new();
+            let result = t.run(&budget(), &mut |o| {
+                if let TargetOutput::Progress { cycles, .. } = o {
+                    progress.push(cycles)
+                }
+            });
+            assert_eq!(progress, [7]);
+            result.unwrap_err().to_string()
+        };
+        assert!(ending(FakeStep::Timeout { pc: 4, symbol: "loop".into() }).contains("raise [run] timeout-s"));
+        let fault = ending(FakeStep::Fault { pc: 8, symbol: "f".into(), detail: "HardFault: FORCED".into() });
+        assert_eq!(fault, "the core halted on a fault at pc 0x00000008 in f: HardFault: FORCED");
+        assert!(ending(FakeStep::Breakpoint { imm: 3, pc: 2, symbol: "b".into() }).contains("breakpoint #3"));
+        assert_eq!(ending(FakeStep::ProbeError("USB disconnected".into())), "debug probe: USB disconnected");
+    }
+
+    #[test]
+    fn as_hardware_its_figures_are_not_simulated() {
+        assert!(FakeTarget::new(vec![]).is_simulated());
+        assert!(!FakeTarget::new(vec![]).as_hardware().is_simulated());
     }
 
     #[test]
