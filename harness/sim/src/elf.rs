@@ -64,6 +64,16 @@ pub(crate) fn load(sim: &mut Simulator, data: &[u8]) -> Result<(Vec<(u32, u32)>,
         })?;
         segments.push((paddr, filesz));
     }
+    Ok((segments, symbols_of(&file)))
+}
+
+/// The function and data symbols of an ELF, for naming addresses.
+pub fn symbols(data: &[u8]) -> Result<Symbols, SimError> {
+    let file = ElfFile32::<Endianness>::parse(data).map_err(|e| SimError::Elf { reason: e.to_string() })?;
+    Ok(symbols_of(&file))
+}
+
+fn symbols_of(file: &ElfFile32<'_, Endianness>) -> Symbols {
     let mut list = Vec::new();
     for sym in file.symbols() {
         if !matches!(sym.kind(), SymbolKind::Text | SymbolKind::Data | SymbolKind::Unknown) {
@@ -79,5 +89,5 @@ pub(crate) fn load(sim: &mut Simulator, data: &[u8]) -> Result<(Vec<(u32, u32)>,
         }
         list.push((addr, sym.size() as u32, name.to_string()));
     }
-    Ok((segments, Symbols::new(list)))
+    Symbols::new(list)
 }

@@ -3,6 +3,7 @@
 #![doc = include_str!("../README.md")]
 
 mod block;
+mod debug;
 pub mod decode;
 pub mod disasm;
 mod elf;
@@ -20,8 +21,10 @@ pub mod timing;
 
 use std::collections::BTreeMap;
 
+pub use elf::symbols as elf_symbols;
 pub use error::{Location, SimError};
 pub use profile::{FunctionCost, Profile};
+pub use symbols::Symbols;
 pub use timing::{CycleModel, TimingCtx};
 
 use exec::Trap;
@@ -29,7 +32,6 @@ use insn::CLASS_NAMES;
 use memory::Memory;
 use periph::Scs;
 use semihosting::Semihosting;
-use symbols::Symbols;
 
 /// ITAdvance (ARM ARM A7.3.3): the ITSTATE after an instruction of an IT block.
 #[inline(always)]
@@ -83,6 +85,10 @@ pub enum StopReason {
     /// `BKPT #imm` other than the semihosting 0xAB. The PC has moved past the
     /// BKPT, so calling `run` again continues.
     Breakpoint { imm: u8, pc: u32 },
+    /// With debug halts on ([`Simulator::set_debug_halts`]): a `BKPT #imm`
+    /// (semihosting's 0xAB too) at `pc` halted the core before executing it;
+    /// the PC stays on it, as on a Cortex-M with C_DEBUGEN set.
+    DebugHalt { imm: u8, pc: u32 },
 }
 
 /// Result of [`Simulator::load_elf`].
@@ -162,6 +168,9 @@ pub struct Simulator {
     pub(crate) timing: timing::Timing,
     pub(crate) symbols: Symbols,
     pub(crate) semihost: Semihosting,
+    /// A debugger is attached (`debug` module): BKPT, semihosting's
+    /// included, halts the core on the instruction instead of running it.
+    pub(crate) debug_halts: bool,
     /// Pending exceptions must be evaluated before the next instruction.
     pub(crate) exc_check: bool,
     /// Set by SVC: the SVCall exception must be taken right after the instruction.
@@ -235,6 +244,7 @@ impl Simulator {
             timing,
             symbols: Symbols::default(),
             semihost: Semihosting::default(),
+            debug_halts: false,
             exc_check: false,
             svc_taken: false,
             exc_return: None,
@@ -412,6 +422,7 @@ impl Simulator {
             left -= 1;
             match self.step::<T>() {
                 Ok(()) => {}
+                Err(Trap::Stop(s @ StopReason::DebugHalt { .. })) => return Ok(s),
                 Err(Trap::Stop(s)) => {
                     self.finish_stop();
                     return Ok(s);

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use crate::SymbolInfo;
 
 #[derive(Default)]
-pub(crate) struct Symbols {
+pub struct Symbols {
     /// (address, size, name), sorted by address.
     sorted: Vec<(u32, u32, String)>,
     by_name: HashMap<String, SymbolInfo>,

@@ -1372,3 +1372,55 @@ fn firmware_elf_runs_if_present() {
     }
     eprintln!("firmware: {} insns, {} cycles, {:?}", s.instructions(), s.cycles(), s.stats().histogram);
 }
+
+// ---- the debugger interface (debug.rs) ----
+#[test]
+fn registers_round_trip_through_their_dcrsr_numbers() {
+    let mut s = sim(&[0xbf00]);
+    for (regsel, value) in [
+        (0u16, 1u32),
+        (12, 12),
+        (14, 0x0800_0101),
+        (17, 0x2000_1000),
+        (18, 0x2000_0800),
+        (33, 0x0300_0000),
+        (64, 0x3f80_0000),
+        (95, 7),
+    ] {
+        assert!(s.set_core_register(regsel, value));
+        assert_eq!(s.core_register(regsel), Some(value), "regsel {regsel}");
+    }
+    // MSP is the current SP in thread mode without SPSEL.
+    assert_eq!(s.core_register(13), Some(0x2000_1000));
+    assert!(s.set_core_register(15, CODE | 1), "a vector-table PC keeps no Thumb bit");
+    assert_eq!(s.core_register(15), Some(CODE));
+    assert!(s.set_core_register(16, 0xF800_0000 | 1 << 24));
+    assert_eq!(s.core_register(16), Some(0xF800_0000 | 1 << 24));
+    assert!(s.set_core_register(20, 1 << 24 | 1 << 16 | 0x40 << 8 | 1));
+    assert_eq!(s.core_register(20), Some(1 << 24 | 1 << 16 | 0x40 << 8 | 1));
+    assert_eq!(s.core_register(19), None);
+    assert!(!s.set_core_register(200, 0));
+}
+
+#[test]
+fn with_debug_halts_a_bkpt_halts_on_itself() {
+    // movs r0, #0x18; bkpt #0xab (semihosting SYS_EXIT)
+    let mut s = sim(&[0x2018, 0xbeab]);
+    s.set_debug_halts(true);
+    assert_eq!(s.run(10).unwrap(), StopReason::DebugHalt { imm: 0xab, pc: CODE + 2 });
+    assert_eq!(s.pc(), CODE + 2, "not executed");
+    assert_eq!(s.instructions(), 1);
+    assert_eq!(s.run(10).unwrap(), StopReason::DebugHalt { imm: 0xab, pc: CODE + 2 }, "halts again");
+    s.set_debug_halts(false);
+    assert!(matches!(s.run(10).unwrap(), StopReason::Exited { .. }), "serviced without a debugger");
+}
+
+#[test]
+fn the_ppb_is_reachable_and_nothing_else() {
+    let mut s = sim(&[0xbf00]);
+    assert_eq!(s.ppb_read(0xE000_ED00), Some(0x410F_C241), "CPUID of the Cortex-M4");
+    assert!(s.ppb_write(0xE00E_1004, 0x0070_003F), "vendor debug registers store");
+    assert_eq!(s.ppb_read(0xE00E_1004), Some(0x0070_003F));
+    assert_eq!(s.ppb_read(0x2000_0000), None);
+    assert!(!s.ppb_write(0xE010_0000, 1));
+}

@@ -611,6 +611,9 @@ impl Simulator {
                 }
             }
             Bkpt { imm } => {
+                if self.debug_halts {
+                    return Err(Trap::Stop(StopReason::DebugHalt { imm, pc: self.pc }));
+                }
                 if imm == 0xAB {
                     if let Some(stop) = self.semihosting()? {
                         return Err(Trap::Stop(stop));
