@@ -12,8 +12,13 @@ use std::fs;
 use std::path::PathBuf;
 
 /// (cargo feature, board id); the id names `configs/boards/<id>.toml`.
-const BOARDS: &[(&str, &str)] =
-    &[("board-sim-m4", "sim-m4"), ("board-sim-m7", "sim-m7"), ("board-nucleo-h743zi2", "nucleo-h743zi2")];
+const BOARDS: &[(&str, &str)] = &[
+    ("board-sim-m4", "sim-m4"),
+    ("board-sim-m7", "sim-m7"),
+    ("board-nucleo-h743zi2", "nucleo-h743zi2"),
+    ("board-nucleo-l4r5zi", "nucleo-l4r5zi"),
+    ("board-nrf52840-dk", "nrf52840-dk"),
+];
 
 /// Kernel implementations the firmware can be built with.
 const KERNELS: &[&str] = &["reference", "fused", "simd"];

@@ -19,6 +19,8 @@ pub enum Exit {
     TargetFailed,
     /// Results could not be written.
     WriteFailed,
+    /// No target to run on: no debug probe found, or not the one asked for.
+    NoTarget,
     /// Stopped by Ctrl-C (SIGINT) after writing what finished.
     Interrupted,
     /// Stopped by SIGTERM after writing what finished.
@@ -27,13 +29,14 @@ pub enum Exit {
 
 impl Exit {
     /// Every code, in the order the documentation lists them.
-    pub const ALL: [Exit; 8] = [
+    pub const ALL: [Exit; 9] = [
         Exit::Success,
         Exit::BenchmarkFailed,
         Exit::BadInput,
         Exit::BuildFailed,
         Exit::TargetFailed,
         Exit::WriteFailed,
+        Exit::NoTarget,
         Exit::Interrupted,
         Exit::Terminated,
     ];
@@ -46,6 +49,7 @@ impl Exit {
             Exit::BuildFailed => 3,
             Exit::TargetFailed => 4,
             Exit::WriteFailed => 5,
+            Exit::NoTarget => 6,
             // 128 + the signal number, as shells report a process killed by it.
             Exit::Interrupted => 130,
             Exit::Terminated => 143,
@@ -67,6 +71,7 @@ impl Exit {
                 "the target could not run the firmware to completion (fault, cycle/time budget, protocol)"
             }
             Exit::WriteFailed => "results could not be written",
+            Exit::NoTarget => "no target to run on: no debug probe found, or not the one the configuration asks for",
             Exit::Interrupted => "stopped by Ctrl-C (SIGINT) after writing what finished; `run --resume` finishes it",
             Exit::Terminated => "stopped by SIGTERM after writing what finished; `run --resume` finishes it",
         }
@@ -80,6 +85,7 @@ impl Exit {
             FailureKind::Target => Exit::TargetFailed,
             FailureKind::Io => Exit::WriteFailed,
             FailureKind::Input => Exit::BadInput,
+            FailureKind::Unreachable => Exit::NoTarget,
         }
     }
 
@@ -119,8 +125,9 @@ mod tests {
             Exit::BuildFailed => 3,
             Exit::TargetFailed => 4,
             Exit::WriteFailed => 5,
-            Exit::Interrupted => 6,
-            Exit::Terminated => 7,
+            Exit::NoTarget => 6,
+            Exit::Interrupted => 7,
+            Exit::Terminated => 8,
         }
     }
 

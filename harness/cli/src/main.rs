@@ -8,6 +8,7 @@
 
 mod exit;
 mod model;
+mod probe;
 mod run;
 mod sim;
 mod train;
@@ -44,6 +45,9 @@ enum Command {
     /// Print the commented default run configuration, which documents every key
     #[command(after_help = exit::help_text())]
     Config(run::ConfigArgs),
+    /// List the debug probes connected (for [target] probe in a run configuration)
+    #[command(after_help = exit::help_text())]
+    Probe(probe::ProbeArgs),
 }
 
 /// An error with the exit code it maps to.
@@ -109,6 +113,7 @@ fn main() -> ExitCode {
         Command::Sim(args) => sim::sim(args),
         Command::Model(args) => model::model(args),
         Command::Config(args) => run::config(args),
+        Command::Probe(args) => probe::probe(args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

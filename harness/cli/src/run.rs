@@ -5,10 +5,11 @@ use std::path::PathBuf;
 
 use anyhow::{Context, anyhow};
 use clap::Args;
-use tinybench_config::RunConfig;
+use tinybench_config::{RunConfig, TargetKind};
+use tinybench_probe::ProbeRsTargets;
 use tinybench_report::{FilesReporter, Reporter, TerminalReporter};
 use tinybench_runner::folder::{self, FolderMode};
-use tinybench_runner::{BenchEvent, RunOptions, Runner};
+use tinybench_runner::{BenchEvent, RunOptions, Runner, SimTargets, TargetFactory};
 use tinybench_target::StopFlag;
 
 use crate::exit::Exit;
@@ -67,7 +68,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
     // Checks that need no run folder come first: a run that cannot build any
     // firmware leaves nothing behind and deletes no earlier run.
     let runner_failure = |e: tinybench_runner::RunnerError| Failure::new(Exit::of_failure(e.kind()), e);
-    let mut runner = Runner::for_config(&config).map_err(runner_failure)?;
+    let mut runner = Runner::new(&config, targets_for(&config)).map_err(runner_failure)?;
     runner.check(&config, &mut |note| tell!("note: {note}")).map_err(runner_failure)?;
 
     // The run folder is settled before anything runs: never into another run.
@@ -139,6 +140,14 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         ));
     }
     Ok(Exit::Success.code())
+}
+
+/// The backend `[target]` names.
+fn targets_for(config: &RunConfig) -> Box<dyn TargetFactory> {
+    match &config.target {
+        TargetKind::Sim => Box::new(SimTargets),
+        TargetKind::ProbeRs(settings) => Box::new(ProbeRsTargets::new(settings.clone())),
+    }
 }
 
 fn folder_failure(e: folder::FolderError) -> Failure {

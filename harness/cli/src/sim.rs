@@ -119,7 +119,7 @@ pub fn sim(args: SimArgs) -> Result<u8, Failure> {
             }
             TargetOutput::Rtt { channel, bytes } => writeln!(out, "rtt{channel}: {}", String::from_utf8_lossy(bytes)),
             TargetOutput::Console(bytes) => out.write_all(bytes),
-            TargetOutput::Progress { .. } => Ok(()),
+            TargetOutput::Progress { .. } | TargetOutput::Flash { .. } => Ok(()),
         };
     });
     let wall = started.elapsed();

@@ -210,7 +210,10 @@ fn a_board_without_firmware_support_names_the_boards_there_are() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let line = error_line(&o);
     assert!(line.contains("no firmware support for board my-board"), "{line}");
-    assert!(line.contains("nucleo-h743zi2, sim-m4, sim-m7") && line.contains("board-my-board"), "{line}");
+    assert!(
+        line.contains("nrf52840-dk, nucleo-h743zi2, nucleo-l4r5zi, sim-m4, sim-m7") && line.contains("board-my-board"),
+        "{line}"
+    );
 }
 
 #[test]

@@ -115,6 +115,20 @@ impl<O: Write, E: Write> Reporter for TerminalReporter<O, E> {
                     writeln!(self.err, "{} {case}: built in {:.1} s", self.case_tag(*index), duration.as_secs_f64())?;
                 }
             }
+            BenchEvent::Flashing { index, case, operation, done_bytes, total_bytes } => {
+                let text = format!(
+                    "{} {case}: {operation} {} of {} bytes",
+                    self.case_tag(*index),
+                    thousands(*done_bytes),
+                    thousands(*total_bytes)
+                );
+                match &self.bar {
+                    Some(bar) => bar.set_message(text),
+                    // One line per finished operation, not one per block.
+                    None if done_bytes == total_bytes => writeln!(self.err, "{text}")?,
+                    None => {}
+                }
+            }
             BenchEvent::CaseStarted { index, case, target } => {
                 let text = format!("{} {case}: running on {target}", self.case_tag(*index));
                 self.status(text)?;

@@ -92,6 +92,10 @@ pub enum RunnerError {
         log_path.display()
     )]
     SameBuildFailure { first: String, second: String, log_path: PathBuf },
+    /// The target cannot be reached at all (no debug probe, the chosen one
+    /// missing, a chip name probe-rs does not know).
+    #[error("{detail}")]
+    TargetUnavailable { detail: String },
     /// The run was asked to stop (Ctrl-C, SIGTERM) while this case ran.
     #[error("stopped on request")]
     Stopped,
@@ -127,6 +131,7 @@ impl RunnerError {
             | RunnerError::DoesNotFit { .. }
             | RunnerError::LinkerOverflow { .. } => FailureKind::Input,
             RunnerError::Io { .. } => FailureKind::Io,
+            RunnerError::TargetUnavailable { .. } => FailureKind::Unreachable,
         }
     }
 }
@@ -145,6 +150,8 @@ pub enum FailureKind {
     Io,
     /// A case's inputs (model or input file) are unusable.
     Input,
+    /// There is nothing to run on: no debug probe, or not the one asked for.
+    Unreachable,
 }
 
 impl FailureKind {
@@ -156,6 +163,7 @@ impl FailureKind {
             FailureKind::Target => "target",
             FailureKind::Io => "io",
             FailureKind::Input => "input",
+            FailureKind::Unreachable => "unreachable",
         }
     }
 }

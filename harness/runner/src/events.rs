@@ -52,6 +52,15 @@ pub enum BenchEvent {
         duration: Duration,
         elf: PathBuf,
     },
+    /// The firmware is being written to the board.
+    Flashing {
+        index: usize,
+        case: String,
+        /// `erase`, `program` or `verify`.
+        operation: &'static str,
+        done_bytes: u64,
+        total_bytes: u64,
+    },
     CaseStarted {
         index: usize,
         case: String,

@@ -25,10 +25,10 @@ pub mod workload;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use tinybench_config::{CaseConfig, RunConfig, TargetKind};
+use tinybench_config::{CaseConfig, RunConfig};
 use tinybench_power::PowerMeter;
 use tinybench_proto::RunStatus;
-use tinybench_target::{BudgetSource, RunBudget, StopFlag};
+use tinybench_target::{BudgetSource, RunBudget, StopFlag, TargetOutput};
 
 pub use build::CargoBuilder;
 pub use collect::{Collected, Collector};
@@ -51,7 +51,7 @@ pub struct RunOptions {
 }
 
 /// One run's parts: what builds the firmware, where it runs, what measures
-/// energy. Built with [`Runner::for_config`], or from fakes in tests.
+/// energy. Built with [`Runner::new`], or from fakes in tests.
 pub struct Runner {
     pub builder: Box<dyn FirmwareBuilder>,
     pub targets: Box<dyn TargetFactory>,
@@ -59,12 +59,10 @@ pub struct Runner {
 }
 
 impl Runner {
-    /// The parts a configuration names: cargo in this checkout's firmware
-    /// workspace, the `[target]` backend, the `[power]` meter.
-    pub fn for_config(config: &RunConfig) -> Result<Runner, RunnerError> {
-        let targets: Box<dyn TargetFactory> = match config.target {
-            TargetKind::Sim => Box::new(SimTargets),
-        };
+    /// Cargo in this checkout's firmware workspace, `targets` (the backend
+    /// `[target]` names: [`SimTargets`] for `kind = "sim"`), and the
+    /// `[power]` meter.
+    pub fn new(config: &RunConfig, targets: Box<dyn TargetFactory>) -> Result<Runner, RunnerError> {
         Ok(Runner {
             builder: Box::new(CargoBuilder::locate()?),
             targets,
@@ -186,16 +184,6 @@ impl Runner {
     }
 }
 
-/// Runs every case of `config` with the parts it names ([`Runner::for_config`]).
-pub fn run(
-    config: &RunConfig,
-    run_dir: &Path,
-    options: &RunOptions,
-    events: &mut dyn FnMut(&BenchEvent),
-) -> Result<RunResults, RunnerError> {
-    Runner::for_config(config)?.run(config, run_dir, options, events)
-}
-
 fn record_failure(
     results: &mut RunResults,
     index: usize,
@@ -275,13 +263,22 @@ impl Runner {
         let bytes = std::fs::read(&elf_path).map_err(|e| RunnerError::io(&elf_path, e))?;
         let image = FirmwareImage::parse(bytes)?;
         let mut target = self.targets.open(config)?;
-        target.load(&image.bytes)?;
+        target.load_with_progress(&image.bytes, &mut |output| {
+            if let TargetOutput::Flash { operation, done_bytes, total_bytes } = output {
+                events(&BenchEvent::Flashing { index, case: case.name.clone(), operation, done_bytes, total_bytes });
+            }
+        })?;
         events(&BenchEvent::CaseStarted { index, case: case.name.clone(), target: target.describe() });
 
         let log_path = case_dir.join("firmware.log");
         let session = run_firmware(target.as_mut(), &image.bytes, budget, index, events);
         let log_text = session.log.join("\n") + "\n";
         std::fs::write(&log_path, log_text).map_err(|e| RunnerError::io(&log_path, e))?;
+        // The raw channels: what any decoding above was made from.
+        for (channel, bytes) in &session.rtt {
+            let path = case_dir.join(format!("rtt-{channel}.bin"));
+            std::fs::write(&path, bytes).map_err(|e| RunnerError::io(&path, e))?;
+        }
         let outcome = session.outcome?;
         let collected = session.collector.collected().clone();
         if !collected.output.is_empty() {

@@ -140,7 +140,7 @@ mod tests {
         other.id = "my-board".into();
         let err = check_board_supported(&firmware, &other).unwrap_err().to_string();
         assert!(err.contains("no firmware support for board my-board"), "{err}");
-        assert!(err.contains("nucleo-h743zi2, sim-m4, sim-m7"), "{err}");
+        assert!(err.contains("nrf52840-dk, nucleo-h743zi2, nucleo-l4r5zi, sim-m4, sim-m7"), "{err}");
         assert!(err.contains("board-my-board"), "{err}");
     }
 

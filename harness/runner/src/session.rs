@@ -12,6 +12,9 @@ pub struct Session {
     pub collector: Collector,
     /// Decoded defmt lines and console text, in order.
     pub log: Vec<String>,
+    /// Every byte of each RTT up channel, as the target gave them (the run
+    /// folder keeps them: `rtt-<channel>.bin`).
+    pub rtt: std::collections::BTreeMap<usize, Vec<u8>>,
 }
 
 /// Runs loaded firmware to its end, decoding its defmt log (channel 0) and
@@ -29,35 +32,43 @@ pub fn run_firmware(
     let mut defmt = LogDecoder::new(table.as_ref());
     let mut frames = FrameDecoder::new();
     let mut protocol_error: Option<String> = None;
-    let outcome = target.run(budget, &mut |output| match output {
-        TargetOutput::Rtt { channel: tinybench_proto::LOG_CHANNEL, bytes } => {
-            for line in defmt.push(bytes) {
-                events(&BenchEvent::Log { index, line: line.clone() });
-                log.push(line);
-            }
+    let mut rtt: std::collections::BTreeMap<usize, Vec<u8>> = std::collections::BTreeMap::new();
+    let outcome = target.run(budget, &mut |output| {
+        if let TargetOutput::Rtt { channel, bytes } = output {
+            rtt.entry(channel).or_default().extend_from_slice(bytes);
         }
-        TargetOutput::Rtt { channel: tinybench_proto::RESULTS_CHANNEL, bytes } => {
-            for message in frames.push(bytes) {
-                let pushed = message.map_err(|e: DecodeError| e.to_string()).and_then(|m| collector.push(m));
-                if let (Err(e), None) = (pushed, &protocol_error) {
-                    protocol_error = Some(e);
+        match output {
+            TargetOutput::Rtt { channel: tinybench_proto::LOG_CHANNEL, bytes } => {
+                for line in defmt.push(bytes) {
+                    events(&BenchEvent::Log { index, line: line.clone() });
+                    log.push(line);
                 }
             }
+            TargetOutput::Rtt { channel: tinybench_proto::RESULTS_CHANNEL, bytes } => {
+                for message in frames.push(bytes) {
+                    let pushed = message.map_err(|e: DecodeError| e.to_string()).and_then(|m| collector.push(m));
+                    if let (Err(e), None) = (pushed, &protocol_error) {
+                        protocol_error = Some(e);
+                    }
+                }
+            }
+            TargetOutput::Rtt { .. } => {}
+            TargetOutput::Console(bytes) => {
+                let text = String::from_utf8_lossy(bytes).into_owned();
+                events(&BenchEvent::Console { index, text: text.clone() });
+                log.extend(text.lines().map(|l| format!("console: {l}")));
+            }
+            TargetOutput::Progress { cycles, elapsed } => events(&BenchEvent::Progress { index, cycles, elapsed }),
+            // Loading is over before the run starts.
+            TargetOutput::Flash { .. } => {}
         }
-        TargetOutput::Rtt { .. } => {}
-        TargetOutput::Console(bytes) => {
-            let text = String::from_utf8_lossy(bytes).into_owned();
-            events(&BenchEvent::Console { index, text: text.clone() });
-            log.extend(text.lines().map(|l| format!("console: {l}")));
-        }
-        TargetOutput::Progress { cycles, elapsed } => events(&BenchEvent::Progress { index, cycles, elapsed }),
     });
     let outcome = match (outcome, protocol_error) {
         (Err(e), _) => Err(RunnerError::Target(e)),
         (Ok(_), Some(e)) => Err(RunnerError::Protocol(e)),
         (Ok(o), None) => Ok(o),
     };
-    Session { outcome, collector, log }
+    Session { outcome, collector, log, rtt }
 }
 
 /// Decodes defmt frames from RTT channel 0 into log lines.

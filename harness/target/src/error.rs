@@ -29,6 +29,21 @@ pub enum TargetError {
     /// The debug probe failed (unplugged, USB error, no response).
     #[error("debug probe: {detail}")]
     Probe { detail: String },
+    /// Writing the firmware to the board failed.
+    #[error("flashing the firmware failed: {detail}")]
+    Flash { detail: String },
+    /// The firmware never set up its RTT control block.
+    #[error(
+        "the firmware's RTT control block at {address:#010x} was not set up within {seconds} s of starting it; the \
+         firmware may have crashed or hung before starting RTT (`tinybench sim` on the same ELF shows where)"
+    )]
+    RttNotFound { address: u64, seconds: u64 },
+    /// The chip on the other end is not the board file's.
+    #[error(
+        "the attached chip is a {found} (CPUID {cpuid:#010x}) but the board file says {expected}; another board is \
+         connected, or [target] probe picks the wrong probe (`tinybench probe list`)"
+    )]
+    WrongChip { found: String, cpuid: u32, expected: String },
     /// The firmware hit a breakpoint other than semihosting.
     #[error("firmware hit breakpoint #{imm} at pc {pc:#010x} in {symbol}; remove it or run under a debugger")]
     Breakpoint { imm: u8, pc: u32, symbol: String },

@@ -152,7 +152,7 @@ mod tests {
                 seen.push(match o {
                     TargetOutput::Rtt { channel, bytes } => format!("rtt{channel}:{bytes:?}"),
                     TargetOutput::Console(b) => format!("console:{}", String::from_utf8_lossy(b)),
-                    TargetOutput::Progress { .. } => "progress".into(),
+                    TargetOutput::Progress { .. } | TargetOutput::Flash { .. } => "progress".into(),
                 })
             })
             .unwrap();

@@ -121,6 +121,9 @@ pub enum TargetOutput<'a> {
     Console(&'a [u8]),
     /// Periodic progress while the firmware runs.
     Progress { cycles: u64, elapsed: Duration },
+    /// Progress of writing the firmware to the target (`erase`, `program`,
+    /// `verify`).
+    Flash { operation: &'static str, done_bytes: u64, total_bytes: u64 },
 }
 
 /// How a firmware run ended.
@@ -143,6 +146,16 @@ pub trait BenchTarget {
 
     /// Loads the firmware ELF and resets the core, ready to run.
     fn load(&mut self, elf: &[u8]) -> Result<(), TargetError>;
+
+    /// [`BenchTarget::load`], reporting the progress of a slow load (a
+    /// board's flash) to `progress` as [`TargetOutput::Flash`].
+    fn load_with_progress(
+        &mut self,
+        elf: &[u8],
+        _progress: &mut dyn FnMut(TargetOutput<'_>),
+    ) -> Result<(), TargetError> {
+        self.load(elf)
+    }
 
     /// Runs the loaded firmware until it exits, passing everything it
     /// produces to `output` as it appears. Fails when the budget runs out.

@@ -160,7 +160,8 @@ impl BenchTarget for SimTarget {
                     let symbol = self.sim.symbolize(pc).unwrap_or_else(|| "an unknown function".to_owned());
                     return Err(TargetError::Breakpoint { imm, pc, symbol });
                 }
-                StopReason::InstructionLimit => {}
+                // Debug halts are off in this backend (no debugger attached).
+                StopReason::InstructionLimit | StopReason::DebugHalt { .. } => {}
             }
             let cycles = self.sim.cycles();
             if budget.stop.is_raised() {

@@ -7,3 +7,12 @@ use super::BoardInfo;
 pub fn init(_core: &mut cortex_m::Peripherals) -> BoardInfo {
     super::from_board_file()
 }
+
+/// No marker pin on the simulator yet: compiles to nothing, so the timed
+/// code and its cycle counts are those of a firmware without the marker.
+#[inline(always)]
+pub fn marker_high() {}
+
+/// See [`marker_high`].
+#[inline(always)]
+pub fn marker_low() {}

@@ -5,13 +5,14 @@
 //! The firmware's build script reads the same file to write `memory.x`, so the
 //! simulator's memory map and the firmware's link map cannot drift apart.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use toml::Spanned;
 
 use crate::source::Required;
-use crate::{ConfigError, SourceFile};
+use crate::{ConfigError, ProbeSelector, SourceFile};
 
 /// The CPU core of a board; selects the simulator's cycle model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
@@ -72,6 +73,14 @@ pub struct Board {
     pub clock_hz: u64,
     /// probe-rs chip name, for the real-board backend.
     pub probe_rs_chip: Option<String>,
+    /// The board's own debug probe (`VID:PID`), chosen when several are connected.
+    pub probe: Option<ProbeSelector>,
+    /// The GPIO the firmware raises around each timed inference (e.g. `PB0`,
+    /// `P0.13`), for instruments that synchronize on it.
+    pub marker_pin: Option<String>,
+    /// How the firmware sets the chip up (clock tree, voltage scaling,
+    /// caches, flash wait states), reported with every result.
+    pub settings: BTreeMap<String, String>,
     /// True for boards that exist only in tinybench's simulator.
     pub simulated: bool,
     pub memory: Vec<MemoryRegion>,
@@ -92,6 +101,10 @@ struct RawBoard {
     core: Core,
     clock_hz: Spanned<u64>,
     probe_rs_chip: Option<String>,
+    probe: Option<Spanned<String>>,
+    marker_pin: Option<Spanned<String>>,
+    #[serde(default)]
+    settings: BTreeMap<String, String>,
     #[serde(default)]
     simulated: bool,
     code_region: Spanned<String>,
@@ -172,12 +185,36 @@ impl Board {
         let code_region = resolve_region(source, &raw, &raw.code_region, "code-region")?;
         let data_region = resolve_region(source, &raw, &raw.data_region, "data-region")?;
         validate_linker_regions(source, &raw, code_region, data_region)?;
+        let probe = match &raw.probe {
+            None => None,
+            Some(text) => Some(ProbeSelector::parse(text.get_ref()).map_err(|why| {
+                source.invalid(
+                    text.span(),
+                    "probe",
+                    why,
+                    "give the on-board probe's USB ids as VID:PID, e.g. probe = \"0483:374e\"",
+                )
+            })?),
+        };
+        if let Some(pin) = &raw.marker_pin
+            && pin.get_ref().trim().is_empty()
+        {
+            return Err(source.invalid(
+                pin.span(),
+                "marker-pin",
+                "empty pin name",
+                "e.g. marker-pin = \"PB0\", or remove the key",
+            ));
+        }
         Ok(Board {
             id: raw.id.into_inner(),
             description: raw.description,
             core: raw.core,
             clock_hz: *raw.clock_hz.get_ref(),
             probe_rs_chip: raw.probe_rs_chip,
+            probe,
+            marker_pin: raw.marker_pin.map(Spanned::into_inner),
+            settings: raw.settings,
             simulated: raw.simulated,
             memory: raw
                 .memory

@@ -10,6 +10,8 @@ const BUILTIN: &[(&str, &str)] = &[
     ("sim-m4", include_str!("../../../../configs/boards/sim-m4.toml")),
     ("sim-m7", include_str!("../../../../configs/boards/sim-m7.toml")),
     ("nucleo-h743zi2", include_str!("../../../../configs/boards/nucleo-h743zi2.toml")),
+    ("nucleo-l4r5zi", include_str!("../../../../configs/boards/nucleo-l4r5zi.toml")),
+    ("nrf52840-dk", include_str!("../../../../configs/boards/nrf52840-dk.toml")),
 ];
 
 impl Board {
@@ -66,6 +68,11 @@ mod tests {
     #[test]
     fn unknown_board_lists_builtins() {
         let e = Board::resolve("sim-m9").unwrap_err().to_string();
-        assert!(e.contains("no built-in board named \"sim-m9\"; use one of sim-m4, sim-m7, nucleo-h743zi2"), "{e}");
+        assert!(
+            e.contains(
+                "no built-in board named \"sim-m9\"; use one of sim-m4, sim-m7, nucleo-h743zi2, nucleo-l4r5zi, nrf52840-dk"
+            ),
+            "{e}"
+        );
     }
 }

@@ -20,14 +20,16 @@ mod error;
 pub mod input;
 #[cfg(test)]
 mod matrix_tests;
+mod probe;
 mod run;
 mod source;
 
 pub use board::{Board, Core, MemoryRegion, RegionKind};
 pub use default_run::DEFAULT_RUN_CONFIG;
 pub use error::ConfigError;
+pub use probe::ProbeSelector;
 pub use run::{
-    AccuracyConfig, CaseConfig, KernelSet, PowerConfig, ReportSettings, RunConfig, RunSettings, SelfTest,
-    SimPowerConfig, TargetKind, WeightFormat, Workload,
+    AccuracyConfig, CaseConfig, KernelSet, PowerConfig, ProbeChoice, ProbeRsSettings, ReportSettings, RunConfig,
+    RunSettings, SelfTest, SimPowerConfig, TargetKind, WeightFormat, Workload,
 };
 pub use source::SourceFile;

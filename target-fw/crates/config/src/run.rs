@@ -34,11 +34,39 @@ pub struct RunConfig {
 }
 
 /// Where the firmware runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TargetKind {
     /// tinybench's built-in Cortex-M simulator.
     Sim,
+    /// A board through a debug probe, with probe-rs.
+    ProbeRs(ProbeRsSettings),
 }
+
+/// `[target] kind = "probe-rs"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeRsSettings {
+    pub probe: ProbeChoice,
+    /// SWD clock; `None` keeps the probe's default.
+    pub speed_khz: Option<u32>,
+    /// Hold the chip in reset while attaching (firmware that sleeps or
+    /// reconfigures the debug pins).
+    pub connect_under_reset: bool,
+}
+
+/// Which probe a probe-rs run uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeChoice {
+    /// The board file's `probe` if it names one, else the only probe connected.
+    Board,
+    /// `probe = "VID:PID[:SERIAL]"`.
+    Usb(crate::ProbeSelector),
+    /// `probe = "sim"`: tinybench's simulator behind a probe-rs probe driver,
+    /// for simulated boards; runs the whole probe-rs path without hardware.
+    Sim,
+}
+
+/// Highest SWD clock accepted, kHz: probes top out around 50 MHz.
+const MAX_SPEED_KHZ: u32 = 100_000;
 
 /// Where energy figures come from.
 #[derive(Debug, Clone, PartialEq)]
@@ -234,6 +262,9 @@ struct RawBoardRef {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawTarget {
     kind: Spanned<String>,
+    probe: Option<Spanned<String>>,
+    speed_khz: Option<Spanned<u32>>,
+    connect_under_reset: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -405,23 +436,86 @@ fn validate_target(source: &SourceFile, raw: &RawTarget, board: &Board) -> Resul
                 board.id
             ),
             format!(
-                "use the simulated {} board (board name = \"{}\"), or kind = \"probe-rs\" (arrives with the probe-rs backend)",
+                "use the simulated {} board (board name = \"{}\"), or kind = \"probe-rs\" to run on the board itself",
                 board.core,
                 simulated_board_for(board.core)
             ),
         )),
-        "sim" => Ok(TargetKind::Sim),
-        "probe-rs" => Err(source.invalid(
-            raw.kind.span(),
-            "target.kind",
-            "the probe-rs backend for real boards is not available in this version",
-            "use kind = \"sim\" to run on the built-in simulator",
-        )),
+        "sim" => {
+            let probe_keys = [
+                ("probe", raw.probe.as_ref().map(|v| v.span())),
+                ("speed-khz", raw.speed_khz.as_ref().map(|v| v.span())),
+                ("connect-under-reset", raw.connect_under_reset.as_ref().map(|v| v.span())),
+            ];
+            if let Some((key, Some(span))) = probe_keys.into_iter().find(|(_, span)| span.is_some()) {
+                return Err(source.invalid(
+                    span,
+                    &format!("target.{key}"),
+                    format!("{key} applies to kind = \"probe-rs\" only"),
+                    "remove it, or set kind = \"probe-rs\"",
+                ));
+            }
+            Ok(TargetKind::Sim)
+        }
+        "probe-rs" => {
+            let probe = match &raw.probe {
+                None => ProbeChoice::Board,
+                Some(p) if p.get_ref() == "sim" => {
+                    if !board.simulated {
+                        return Err(source.invalid(
+                            p.span(),
+                            "target.probe",
+                            format!("the simulated probe runs simulated boards; \"{}\" is a real board", board.id),
+                            format!(
+                                "use board name = \"{}\" with the simulated probe, or the board's own probe (remove probe)",
+                                simulated_board_for(board.core)
+                            ),
+                        ));
+                    }
+                    ProbeChoice::Sim
+                }
+                Some(p) => ProbeChoice::Usb(crate::ProbeSelector::parse(p.get_ref()).map_err(|why| {
+                    source.invalid(
+                        p.span(),
+                        "target.probe",
+                        why,
+                        "give VID:PID[:SERIAL] as `tinybench probe list` prints it, or \"sim\"",
+                    )
+                })?),
+            };
+            if probe != ProbeChoice::Sim && board.probe_rs_chip.is_none() {
+                return Err(source.invalid(
+                    raw.kind.span(),
+                    "target.kind",
+                    format!("board \"{}\" names no probe-rs chip", board.id),
+                    format!(
+                        "add probe-rs-chip = \"<chip>\" to {} (`probe-rs chip list` names them)",
+                        board.path.display()
+                    ),
+                ));
+            }
+            let speed_khz = match &raw.speed_khz {
+                Some(k) if !(1..=MAX_SPEED_KHZ).contains(k.get_ref()) => {
+                    return Err(source.invalid(
+                        k.span(),
+                        "target.speed-khz",
+                        format!("{} kHz is outside 1..={MAX_SPEED_KHZ}", k.get_ref()),
+                        "e.g. speed-khz = 4000, or remove it for the probe's default",
+                    ));
+                }
+                k => k.as_ref().map(|k| *k.get_ref()),
+            };
+            Ok(TargetKind::ProbeRs(ProbeRsSettings {
+                probe,
+                speed_khz,
+                connect_under_reset: raw.connect_under_reset.as_ref().is_some_and(|c| *c.get_ref()),
+            }))
+        }
         other => Err(source.invalid(
             raw.kind.span(),
             "target.kind",
             format!("unknown target kind \"{other}\""),
-            "use kind = \"sim\" (\"probe-rs\" is reserved for real boards)",
+            "use kind = \"sim\" (the built-in simulator) or \"probe-rs\" (a board through a debug probe)",
         )),
     }
 }
@@ -972,9 +1066,52 @@ out-channels = 8
     }
 
     #[test]
-    fn probe_rs_is_reserved() {
-        let e = Fixture::new().error(&RUN.replace("kind = \"sim\"\n\n[power]", "kind = \"probe-rs\"\n\n[power]"));
-        assert!(e.contains("target.kind: the probe-rs backend for real boards is not available"), "{e}");
+    fn probe_rs_targets() {
+        let f = Fixture::new();
+        let target = |keys: &str| RUN.replace("kind = \"sim\"\n\n[power]", &format!("{keys}\n\n[power]"));
+        // The fixture board is simulated and names no chip: only the simulated probe fits it.
+        let e = f.error(&target("kind = \"probe-rs\""));
+        assert!(e.contains("target.kind: board \"sim-m4\" names no probe-rs chip; add probe-rs-chip"), "{e}");
+        let cfg = f.load(&target("kind = \"probe-rs\"\nprobe = \"sim\"\nspeed-khz = 1000")).unwrap();
+        assert_eq!(
+            cfg.target,
+            TargetKind::ProbeRs(ProbeRsSettings {
+                probe: ProbeChoice::Sim,
+                speed_khz: Some(1000),
+                connect_under_reset: false
+            })
+        );
+        std::fs::write(
+            f.dir.path().join("boards/sim-m4.toml"),
+            BOARD.replace("core =", "probe-rs-chip = \"STM32L4R5ZITx\"\ncore ="),
+        )
+        .unwrap();
+        let cfg =
+            f.load(&target("kind = \"probe-rs\"\nprobe = \"0483:374b:0671FF\"\nconnect-under-reset = true")).unwrap();
+        let TargetKind::ProbeRs(settings) = cfg.target else { panic!("{:?}", cfg.target) };
+        assert_eq!(settings.probe, ProbeChoice::Usb(crate::ProbeSelector::parse("0483:374b:0671FF").unwrap()));
+        assert!(settings.connect_under_reset);
+        let e = f.error(&target("kind = \"probe-rs\"\nprobe = \"st-link\""));
+        assert!(
+            e.contains(
+                "target.probe: vendor id \"st-link\" is not a 4-digit hexadecimal number; give VID:PID[:SERIAL]"
+            ),
+            "{e}"
+        );
+        let e = f.error(&target("kind = \"probe-rs\"\nspeed-khz = 0"));
+        assert!(e.contains("target.speed-khz: 0 kHz is outside 1..=100000"), "{e}");
+        let e = f.error(&target("kind = \"sim\"\nspeed-khz = 4000"));
+        assert!(e.contains("target.speed-khz: speed-khz applies to kind = \"probe-rs\" only"), "{e}");
+    }
+
+    #[test]
+    fn the_simulated_probe_runs_only_simulated_boards() {
+        let f = Fixture::new();
+        let real =
+            BOARD.replace("simulated = true", "simulated = false").replace("core =", "probe-rs-chip = \"X\"\ncore =");
+        std::fs::write(f.dir.path().join("boards/sim-m4.toml"), real).unwrap();
+        let e = f.error(&RUN.replace("kind = \"sim\"\n\n[power]", "kind = \"probe-rs\"\nprobe = \"sim\"\n\n[power]"));
+        assert!(e.contains("target.probe: the simulated probe runs simulated boards"), "{e}");
     }
 
     #[test]
