@@ -83,6 +83,15 @@ fn run_on_sim_m7_works() {
     let json = results_json(&out_dir);
     assert_eq!(json["results"][0]["provenance"]["core"], "cortex-m7");
     assert_eq!(json["results"][0]["checksum_ok"], true);
+    // The board file's [settings] (clock, caches, wait states) in every row.
+    let settings = &json["results"][0]["provenance"]["board_settings"];
+    assert!(settings["flash-wait-states"].as_str().unwrap().starts_with("4 (modeled"), "{settings}");
+    assert!(settings["icache"].as_str().unwrap().contains("16 KiB"), "{settings}");
+    let csv = std::fs::read_to_string(out_dir.join("results.csv")).unwrap();
+    let mut rows = csv::Reader::from_reader(csv.as_bytes());
+    let column = rows.headers().unwrap().iter().position(|h| h == "board_settings").expect("a board_settings column");
+    let row = rows.records().next().unwrap().unwrap();
+    assert!(row[column].contains("clock=480 MHz") && row[column].contains("; icache=16 KiB"), "{}", &row[column]);
 }
 
 #[test]

@@ -80,6 +80,8 @@ struct CsvRow<'a> {
     board: &'a str,
     core: &'a str,
     clock_hz: u64,
+    /// The board file's `[settings]` as `key=value; key=value`.
+    board_settings: String,
     target: &'a str,
     timing: &'a str,
     warmup: u32,
@@ -134,6 +136,7 @@ impl<'a> From<&'a CaseResult> for CsvRow<'a> {
             board: &r.provenance.board,
             core: &r.provenance.core,
             clock_hz: r.provenance.clock_hz,
+            board_settings: board_settings(r, "=", "; "),
             target: &r.provenance.target,
             timing: &r.provenance.timing,
             warmup: r.warmup,
@@ -172,6 +175,12 @@ impl<'a> From<&'a CaseResult> for CsvRow<'a> {
             timestamp: &r.provenance.timestamp,
         }
     }
+}
+
+/// The board's `[settings]` in one line, keys in order.
+fn board_settings(r: &CaseResult, between: &str, separator: &str) -> String {
+    let pairs = r.provenance.board_settings.iter().map(|(k, v)| format!("{k}{between}{v}"));
+    pairs.collect::<Vec<_>>().join(separator)
 }
 
 /// `results.csv`: one row per case, in run order.
@@ -235,8 +244,13 @@ pub fn markdown_string(results: &RunResults) -> String {
     }
     if let Some(r) = results.results.first() {
         md.push_str(&format!(
-            "- Timing: **{}**.\n- Energy: **{}** — {}.\n- Revision `{}`, {}.\n\n",
+            "- Timing: **{}**.\n- Board settings: {}.\n- Energy: **{}** — {}.\n- Revision `{}`, {}.\n\n",
             r.provenance.timing,
+            if r.provenance.board_settings.is_empty() {
+                "none given in the board file".to_owned()
+            } else {
+                board_settings(r, ": ", "; ")
+            },
             r.energy.provenance.as_str(),
             r.energy_source,
             r.provenance.git_revision,

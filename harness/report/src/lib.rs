@@ -109,6 +109,13 @@ pub(crate) mod fixtures {
                 board: "sim-m4".into(),
                 core: "cortex-m4".into(),
                 clock_hz: 120_000_000,
+                board_settings: [
+                    ("clock", "120 MHz (modeled)"),
+                    ("flash-wait-states", "5, ART-style prefetch and caches (modeled)"),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
                 target: "sim".into(),
                 timing: "simulated (cortex-m4 cycle model)".into(),
                 firmware_sha256: "00ff".into(),

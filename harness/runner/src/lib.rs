@@ -345,6 +345,7 @@ impl Runner {
                 board: config.board.id.clone(),
                 core: config.board.core.to_string(),
                 clock_hz: config.board.clock_hz,
+                board_settings: config.board.settings.clone(),
                 target: self.targets.kind().to_owned(),
                 timing: if target.is_simulated() {
                     format!("simulated ({} cycle model)", config.board.core)

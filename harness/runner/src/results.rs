@@ -1,5 +1,7 @@
 //! Typed results of a run: what reporters render.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use tinybench_power::EnergyReading;
 
@@ -43,6 +45,11 @@ pub struct Provenance {
     pub board: String,
     pub core: String,
     pub clock_hz: u64,
+    /// The board file's `[settings]`: clock tree, voltage scale, flash wait
+    /// states, caches: what the firmware's board set-up configures (or, on
+    /// a simulated board, what the cycle model assumes).
+    #[serde(default)]
+    pub board_settings: BTreeMap<String, String>,
     /// `sim` or the backend that ran the firmware.
     pub target: String,
     /// `simulated` (cycle model) or `measured` (DWT on hardware).
