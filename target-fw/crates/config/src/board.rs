@@ -185,6 +185,7 @@ impl Board {
         let code_region = resolve_region(source, &raw, &raw.code_region, "code-region")?;
         let data_region = resolve_region(source, &raw, &raw.data_region, "data-region")?;
         validate_linker_regions(source, &raw, code_region, data_region)?;
+        validate_m7_data_in_dtcm(source, &raw, data_region)?;
         let probe = match &raw.probe {
             None => None,
             Some(text) => Some(ProbeSelector::parse(text.get_ref()).map_err(|why| {
@@ -384,6 +385,30 @@ fn validate_linker_regions(source: &SourceFile, raw: &RawBoard, code: usize, dat
     Ok(())
 }
 
+/// The Cortex-M7's data tightly coupled memory: fixed by the core.
+const M7_DTCM_START: u32 = 0x2000_0000;
+
+/// On a real Cortex-M7 the data region, which holds the RTT control block,
+/// must be the DTCM: the probe reads RTT from memory while the core runs,
+/// and would miss what the core left in its D-cache.
+fn validate_m7_data_in_dtcm(source: &SourceFile, raw: &RawBoard, data: usize) -> Result<(), ConfigError> {
+    let region = raw.memory[data].get_ref();
+    if raw.core != Core::CortexM7 || raw.simulated || region.start == M7_DTCM_START {
+        return Ok(());
+    }
+    Err(source.invalid(
+        raw.data_region.span(),
+        "data-region",
+        format!(
+            "data-region \"{}\" at {:#010x} is not the Cortex-M7's DTCM, so the RTT control block in it could \
+             sit in the D-cache where the probe cannot see it",
+            raw.data_region.get_ref(),
+            region.start
+        ),
+        "describe the DTCM (start = 0x2000_0000) as a ram region and name it as data-region",
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -490,6 +515,22 @@ size-bytes = 655_360
     fn data_region_must_be_ram() {
         let text = SIM_M4.replace("data-region = \"sram\"", "data-region = \"flash\"");
         assert!(parse("sim-m4", &text).unwrap_err().to_string().contains("is not RAM"));
+    }
+
+    #[test]
+    fn a_real_m7_keeps_its_data_in_dtcm() {
+        let h7 = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../configs/boards/nucleo-h743zi2.toml"),
+        )
+        .unwrap();
+        parse("nucleo-h743zi2", &h7).unwrap();
+        let in_axi_sram = h7.replacen("data-region = \"dtcm\"", "data-region = \"axi-sram\"", 1);
+        let err = parse("nucleo-h743zi2", &in_axi_sram).unwrap_err().to_string();
+        assert!(err.contains("data-region \"axi-sram\" at 0x24000000 is not the Cortex-M7's DTCM"), "{err}");
+        assert!(err.contains("start = 0x2000_0000"), "{err}");
+        // The simulator has no cache to hide anything in.
+        let simulated = in_axi_sram.replace("simulated = false", "simulated = true");
+        parse("nucleo-h743zi2", &simulated).unwrap();
     }
 
     #[test]
