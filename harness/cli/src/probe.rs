@@ -2,7 +2,7 @@
 
 use clap::{Args, Subcommand};
 use tinybench_config::Board;
-use tinybench_probe::list::list_probes;
+use tinybench_probe::list::{self, list_probes};
 use tinybench_probe::sim_probe::{self, SimProbeFaults};
 
 use crate::exit::Exit;
@@ -44,11 +44,7 @@ pub fn probe(args: ProbeArgs) -> Result<u8, Failure> {
         say!("{probe}");
     }
     if probes.iter().any(|p| p.permission_denied) {
-        tell!(
-            "note: this user may not open the probes marked [no permission]; install the udev rules: \
-             sudo cp scripts/99-tinybench-probes.rules /etc/udev/rules.d/ && sudo udevadm control --reload && \
-             sudo udevadm trigger, then plug the probe in again"
-        );
+        tell!("note: this user may not open the probes marked [no permission]; {}", list::PERMISSION_FIX);
     }
     Ok(Exit::Success.code())
 }

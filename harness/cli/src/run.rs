@@ -112,7 +112,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         ));
     }
     tell!("\nwrote {}", files.paths().map(|p| p.display().to_string()).join(", "));
-    if results.interrupted {
+    if results.interrupted && stop.is_raised() {
         let signal = stop.signal().unwrap_or(signal_hook::consts::SIGINT as usize);
         return Err(Failure::new(
             Exit::of_signal(signal),
@@ -134,9 +134,18 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
             [one] => format!("{}: {}", one.case, one.reason()),
             all => all.iter().map(|f| format!("{} ({})", f.case, f.kind.as_str())).collect::<Vec<_>>().join(", "),
         };
+        // A run that ended early (the target lost) says how to finish it.
+        let resume = match results.missing.len() {
+            0 => String::new(),
+            n => format!(
+                "; {n} not run: `tinybench run {} --resume {}` runs them",
+                args.config.display(),
+                run_dir.display()
+            ),
+        };
         return Err(Failure::new(
             exit,
-            anyhow!("{} of {} cases failed: {failed}", results.failures.len(), results.cases.len()),
+            anyhow!("{} of {} cases failed: {failed}{resume}", results.failures.len(), results.cases.len()),
         ));
     }
     Ok(Exit::Success.code())

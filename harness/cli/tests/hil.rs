@@ -22,7 +22,7 @@ fn board_under_test() -> Option<(String, &'static str)> {
 }
 
 #[test]
-fn the_board_runs_a_case_and_measures_its_cycles() {
+fn hil_the_board_runs_a_case_and_measures_its_cycles() {
     let Some((board, config)) = board_under_test() else {
         eprintln!("skipped: set TINYBENCH_HIL=<board id> with that board connected to run the hardware tests");
         return;

@@ -65,12 +65,16 @@ impl ProbeRsTargets {
         if self.settings.probe == ProbeChoice::Sim {
             let mut registry = Registry::from_builtin_families();
             registry.add_target_family_from_yaml(&sim_probe::chip_family_yaml(board)).map_err(|e| {
-                RunnerError::TargetUnavailable { detail: format!("cannot describe {} to probe-rs: {e}", board.id) }
+                RunnerError::BadBoard {
+                    path: board.path.clone(),
+                    detail: format!("its memory map cannot be described to probe-rs ({e}); check [[memory]]"),
+                }
             })?;
             return Ok((sim_probe::chip_name(board), Some(registry)));
         }
-        let chip = board.probe_rs_chip.clone().ok_or_else(|| RunnerError::TargetUnavailable {
-            detail: format!("{}: no probe-rs-chip; add the chip's name (`probe-rs chip list`)", board.path.display()),
+        let chip = board.probe_rs_chip.clone().ok_or_else(|| RunnerError::BadBoard {
+            path: board.path.clone(),
+            detail: "no probe-rs-chip; add the chip's name as probe-rs knows it (`probe-rs chip list`)".to_owned(),
         })?;
         Ok((chip, None))
     }
@@ -85,16 +89,16 @@ impl TargetFactory for ProbeRsTargets {
             None => Registry::from_builtin_families().get_target_by_name(&chip).is_ok(),
         };
         if !known {
-            return Err(RunnerError::TargetUnavailable {
+            return Err(RunnerError::BadBoard {
+                path: config.board.path.clone(),
                 detail: format!(
-                    "{}: probe-rs does not know the chip \"{chip}\"; correct probe-rs-chip (`probe-rs chip list` names them)",
-                    config.board.path.display()
+                    "probe-rs does not know the chip \"{chip}\"; correct probe-rs-chip (`probe-rs chip list` names them)"
                 ),
             });
         }
         let sim_serial =
             (self.settings.probe == ProbeChoice::Sim).then(|| sim_probe::offer(&config.board, self.faults.clone()));
-        self.probe = Some(choose_probe(&self.lister, &self.settings.probe, &config.board, sim_serial)?);
+        self.probe = Some(choose_probe(&list_probes(&self.lister), &self.settings.probe, &config.board, sim_serial)?);
         Ok(())
     }
 
@@ -110,13 +114,22 @@ impl TargetFactory for ProbeRsTargets {
     }
 
     fn open(&mut self, config: &RunConfig) -> Result<Box<dyn BenchTarget>, RunnerError> {
-        if self.probe.is_none() {
-            self.check(config)?;
-        }
-        let probe = self
-            .probe
-            .clone()
-            .ok_or_else(|| RunnerError::TargetUnavailable { detail: "no debug probe was chosen".to_owned() })?;
+        let probe = match self.probe.clone() {
+            None => {
+                self.check(config)?;
+                self.probe
+                    .clone()
+                    .ok_or_else(|| RunnerError::TargetUnavailable { detail: "no debug probe was chosen".to_owned() })?
+            }
+            // Unplugged since the last case: the run stops here rather than
+            // building every remaining case for nothing.
+            Some(probe) if !list_probes(&self.lister).iter().any(|p| p.selector_text() == probe.selector_text()) => {
+                return Err(RunnerError::TargetUnavailable {
+                    detail: format!("the debug probe {probe} is no longer connected; plug it in again"),
+                });
+            }
+            Some(probe) => probe,
+        };
         let (chip, registry) = self.chip(&config.board)?;
         Ok(Box::new(ProbeRsTarget {
             board: config.board.clone(),
@@ -135,12 +148,11 @@ impl TargetFactory for ProbeRsTargets {
 /// The probe a run uses: the configured one, else the board file's, else
 /// the only one connected; one error line otherwise.
 fn choose_probe(
-    lister: &Lister,
+    probes: &[ProbeEntry],
     choice: &ProbeChoice,
     board: &Board,
     sim_serial: Option<String>,
 ) -> Result<ProbeEntry, RunnerError> {
-    let probes = list_probes(lister);
     let unavailable = |detail: String| RunnerError::TargetUnavailable { detail };
     let listed = || probes.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
     let wanted = match choice {
@@ -159,15 +171,25 @@ fn choose_probe(
             probes.iter().filter(|p| selector.matches(p.vendor_id, p.product_id, p.serial.as_deref())).collect()
         }
         (None, Some(on_board)) => {
-            real.iter().copied().filter(|p| on_board.matches(p.vendor_id, p.product_id, p.serial.as_deref())).collect()
+            let exact: Vec<&ProbeEntry> = real
+                .iter()
+                .copied()
+                .filter(|p| on_board.matches(p.vendor_id, p.product_id, p.serial.as_deref()))
+                .collect();
+            if exact.is_empty() {
+                // A probe firmware update changes the product id (ST-LINK/V3:
+                // 374e, 374f, 3753, 3754): the board's probe vendor will do.
+                real.iter().copied().filter(|p| p.vendor_id == on_board.vendor_id).collect()
+            } else {
+                exact
+            }
         }
         (None, None) => real.clone(),
     };
     match candidates.as_slice() {
-        [one] if one.permission_denied => Err(unavailable(format!(
-            "no permission to open the debug probe {one}; install the udev rules (scripts/99-tinybench-probes.rules) \
-             and plug it in again"
-        ))),
+        [one] if one.permission_denied => {
+            Err(unavailable(format!("no permission to open the debug probe {one}; {}", crate::list::PERMISSION_FIX)))
+        }
         [one] => Ok((*one).clone()),
         [] if real.is_empty() && wanted.is_none() => Err(unavailable(
             "no debug probe found; connect the board's on-board probe over USB or set [target] kind = \"sim\""
@@ -179,9 +201,14 @@ fn choose_probe(
             if real.is_empty() { "none".to_owned() } else { listed() }
         ))),
         several => Err(unavailable(format!(
-            "{} debug probes fit ({}); choose one with [target] probe = \"VID:PID:SERIAL\"",
+            "{} debug probes fit ({}); choose one with [target] probe = \"VID:PID:SERIAL\"{}",
             several.len(),
-            several.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+            several.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+            if several.iter().any(|p| p.permission_denied) {
+                format!("; for those marked [no permission], {}", crate::list::PERMISSION_FIX)
+            } else {
+                String::new()
+            }
         ))),
     }
 }
@@ -202,6 +229,11 @@ pub struct ProbeRsTarget {
 /// A probe-rs error with its causes, which carry the useful part ("Error
 /// communicating with the probe" alone does not say what happened).
 fn probe_error(e: impl std::error::Error) -> TargetError {
+    TargetError::Probe { detail: with_causes(&e) }
+}
+
+/// An error and its causes in one line.
+fn with_causes(e: &dyn std::error::Error) -> String {
     let mut parts = vec![e.to_string()];
     let mut source = e.source();
     while let Some(cause) = source {
@@ -209,13 +241,13 @@ fn probe_error(e: impl std::error::Error) -> TargetError {
         source = cause.source();
     }
     let parts: Vec<&str> = parts.iter().map(|p| p.trim_end_matches('.')).collect();
-    TargetError::Probe { detail: parts.join(": ") }
+    parts.join(": ")
 }
 
 impl ProbeRsTarget {
     fn attach(&self) -> Result<Session, TargetError> {
         let mut probe = Lister::new().open(self.selector.clone()).map_err(|e| TargetError::Probe {
-            detail: format!("cannot open the probe {}: {e}; is it still connected?", self.selector),
+            detail: format!("cannot open the probe {}: {}; is it still connected?", self.selector, with_causes(&e)),
         })?;
         probe.select_protocol(WireProtocol::Swd).map_err(probe_error)?;
         if let Some(khz) = self.settings.speed_khz {
@@ -236,8 +268,9 @@ impl ProbeRsTarget {
         };
         attached.map_err(|e| TargetError::Probe {
             detail: format!(
-                "cannot attach to {} ({e}); check the board's power and cable{}",
+                "cannot attach to {} ({}); check the board's power and cable{}",
                 self.chip,
+                with_causes(&e),
                 if self.settings.connect_under_reset { "" } else { ", or try connect-under-reset = true" }
             ),
         })
@@ -278,7 +311,13 @@ impl ProbeRsTarget {
         std::fs::write(&path, elf).map_err(|e| TargetError::Flash { detail: format!("{}: {e}", path.display()) })?;
         let loader =
             probe_rs::flashing::build_loader(session, &path, ElfLoader(ElfOptions::default()), None).map_err(|e| {
-                TargetError::Flash { detail: format!("{e} (the ELF does not fit {}'s memory map?)", self.chip) }
+                let hint = match e {
+                    probe_rs::flashing::FileDownloadError::Flash(_) => {
+                        format!("; does the board file's memory map match {}?", self.chip)
+                    }
+                    _ => String::new(),
+                };
+                TargetError::Flash { detail: format!("{}{hint}", with_causes(&e)) }
             })?;
         let mut totals = std::collections::HashMap::new();
         let mut done = std::collections::HashMap::new();
@@ -304,7 +343,7 @@ impl ProbeRsTarget {
                      write-protected, or the board's power is unstable"
                         .to_owned()
                 }
-                other => other.to_string(),
+                other => with_causes(&other),
             };
             TargetError::Flash { detail }
         })?;
@@ -329,9 +368,12 @@ impl ProbeRsTarget {
     fn fault(&self, core: &mut Core<'_>, lockup: bool) -> TargetError {
         let detail = faults::describe(core, lockup);
         let pc = faults::faulting_pc(core).unwrap_or(0);
-        let symbol =
-            self.symbols.as_ref().and_then(|s| s.symbolize(pc)).unwrap_or_else(|| "an unknown function".to_owned());
-        TargetError::Fault { pc, symbol, detail }
+        TargetError::Fault { pc, symbol: self.symbol_at(pc), detail }
+    }
+
+    /// The function holding `pc`, from the ELF's symbols.
+    fn symbol_at(&self, pc: u32) -> String {
+        self.symbols.as_ref().and_then(|s| s.symbolize(pc)).unwrap_or_else(|| "an unknown function".to_owned())
     }
 }
 
@@ -359,19 +401,22 @@ impl BenchTarget for ProbeRsTarget {
         progress: &mut dyn FnMut(TargetOutput<'_>),
     ) -> Result<(), TargetError> {
         self.session = None;
+        // Before touching the board: without the control block nothing
+        // could be read back.
+        let rtt_address = probe_rs::rtt::find_rtt_control_block_in_raw_file(elf)
+            .map_err(|e| TargetError::Flash { detail: format!("the ELF cannot be read: {}", with_causes(&e)) })?
+            .ok_or(TargetError::NoRttControlBlock)?;
+        self.rtt_address = Some(rtt_address);
+        self.symbols = tinybench_sim::elf_symbols(elf).ok();
         let mut session = self.attach()?;
         self.check_core(&mut session.core(0).map_err(probe_error)?)?;
         self.flash(&mut session, elf, progress)?;
-        self.symbols = tinybench_sim::elf_symbols(elf).ok();
-        self.rtt_address = probe_rs::rtt::find_rtt_control_block_in_raw_file(elf).ok().flatten();
         {
             let mut core = session.core(0).map_err(probe_error)?;
             core.enable_vector_catch(VectorCatchCondition::HardFault).map_err(probe_error)?;
             // RAM keeps the last run's control block until the firmware
             // writes its own: attaching to it would read garbage.
-            if let Some(address) = self.rtt_address {
-                Rtt::clear_control_block(&mut core, &ScanRegion::Exact(address)).map_err(probe_error)?;
-            }
+            Rtt::clear_control_block(&mut core, &ScanRegion::Exact(rtt_address)).map_err(probe_error)?;
         }
         self.session = Some(session);
         Ok(())
@@ -379,9 +424,7 @@ impl BenchTarget for ProbeRsTarget {
 
     fn run(&mut self, budget: &RunBudget, output: &mut dyn FnMut(TargetOutput<'_>)) -> Result<RunOutcome, TargetError> {
         let mut session = self.session.take().ok_or(TargetError::NotLoaded)?;
-        let address = self.rtt_address.ok_or_else(|| TargetError::Probe {
-            detail: "the ELF has no _SEGGER_RTT symbol: it is not a tinybench firmware".to_owned(),
-        })?;
+        let address = self.rtt_address.ok_or(TargetError::NotLoaded)?;
         let result = self.run_session(&mut session, address, budget, output).map_err(|e| match e {
             TargetError::Probe { detail } => TargetError::Probe {
                 detail: format!("{detail}; is the board still connected and powered? (cases finished so far are kept)"),
@@ -408,6 +451,7 @@ impl ProbeRsTarget {
         output: &mut dyn FnMut(TargetOutput<'_>),
     ) -> Result<RunOutcome, TargetError> {
         let mut core = session.core(0).map_err(probe_error)?;
+        let mut cycles = CycleTotal::start(&mut core);
         core.run().map_err(probe_error)?;
         let started = Instant::now();
         let mut last_progress = started;
@@ -415,20 +459,26 @@ impl ProbeRsTarget {
         let mut buf = vec![0u8; 4096];
         let poll_interval = if self.simulated { Duration::ZERO } else { BOARD_POLL_INTERVAL };
         loop {
-            // The halt first, then one more drain: nothing written before the
-            // end is lost.
+            // The status first, then one more drain: nothing the firmware
+            // wrote before it halted is lost.
             let status = core.status().map_err(probe_error)?;
             if rtt.is_none() {
                 match Rtt::attach_region(&mut core, &ScanRegion::Exact(rtt_address)) {
                     Ok(attached) => rtt = Some(attached),
-                    Err(_) if started.elapsed() < RTT_SETUP_TIMEOUT && !status.is_halted() => {}
-                    Err(_) if status.is_halted() => {}
-                    Err(_) => {
+                    // Not written yet (or half written): the firmware sets it up
+                    // after its board init.
+                    Err(
+                        probe_rs::rtt::Error::ControlBlockNotFound | probe_rs::rtt::Error::ControlBlockCorrupted(_),
+                    ) if status.is_halted() || started.elapsed() < RTT_SETUP_TIMEOUT => {}
+                    Err(
+                        probe_rs::rtt::Error::ControlBlockNotFound | probe_rs::rtt::Error::ControlBlockCorrupted(_),
+                    ) => {
                         return Err(TargetError::RttNotFound {
                             address: rtt_address,
                             seconds: RTT_SETUP_TIMEOUT.as_secs(),
                         });
                     }
+                    Err(other) => return Err(probe_error(other)),
                 }
             }
             let mut moved = false;
@@ -446,58 +496,214 @@ impl ProbeRsTarget {
             }
             match status {
                 CoreStatus::Halted(HaltReason::Breakpoint(BreakpointCause::Semihosting(command))) => {
+                    if rtt.is_none() {
+                        // Exited without ever setting up RTT.
+                        return Err(TargetError::RttNotFound { address: rtt_address, seconds: 0 });
+                    }
                     let exit_code = match command {
                         SemihostingCommand::ExitSuccess => 0,
                         SemihostingCommand::ExitError(details) => details.exit_status.map_or(1, |s| s as i32),
                         other => {
                             return Err(TargetError::Probe {
                                 detail: format!(
-                                    "the firmware asked for semihosting {other:?}, which tinybench does not serve"
+                                    "the firmware made the semihosting call {other:?}, which tinybench does not \
+                                     serve; a tinybench firmware only exits through semihosting"
                                 ),
                             });
                         }
                     };
+                    leave_running(&mut core).map_err(probe_error)?;
                     return Ok(RunOutcome { exit_code, cycles: None, instructions: None, wall: started.elapsed() });
                 }
                 CoreStatus::Halted(HaltReason::Exception) => return Err(self.fault(&mut core, false)),
-                CoreStatus::LockedUp => return Err(self.fault(&mut core, true)),
+                CoreStatus::LockedUp => {
+                    // The core registers can only be read from a halted core.
+                    let _ = core.halt(Duration::from_millis(100));
+                    return Err(self.fault(&mut core, true));
+                }
                 CoreStatus::Halted(HaltReason::Breakpoint(_)) => {
                     let pc = faults::current_pc(&mut core).unwrap_or(0);
-                    let symbol = self.symbols.as_ref().and_then(|s| s.symbolize(pc)).unwrap_or_default();
                     let imm = core.read_word_8(u64::from(pc)).unwrap_or(0);
-                    return Err(TargetError::Breakpoint { imm, pc, symbol });
+                    return Err(TargetError::Breakpoint { imm, pc, symbol: self.symbol_at(pc) });
                 }
                 CoreStatus::Halted(reason) => {
-                    return Err(TargetError::Probe { detail: format!("the core halted unexpectedly ({reason:?})") });
+                    let pc = faults::current_pc(&mut core).unwrap_or(0);
+                    return Err(TargetError::Probe {
+                        detail: format!(
+                            "the core halted at pc {pc:#010x} in {} for no reason of the firmware's ({reason:?}); \
+                             is another debugger attached to the board?",
+                            self.symbol_at(pc)
+                        ),
+                    });
                 }
                 CoreStatus::Running | CoreStatus::Sleeping | CoreStatus::Unknown => {}
             }
             let now = Instant::now();
             if budget.stop.is_raised() {
                 let _ = core.halt(Duration::from_millis(100));
-                return Err(TargetError::Stopped { cycles: 0 });
+                return Err(TargetError::Stopped { cycles: cycles.read(&mut core) });
             }
             if now.duration_since(started) > budget.timeout {
                 let _ = core.halt(Duration::from_millis(100));
                 let pc = faults::current_pc(&mut core).unwrap_or(0);
-                let symbol = self.symbols.as_ref().and_then(|s| s.symbolize(pc)).unwrap_or_default();
                 return Err(TargetError::Timeout {
                     seconds: budget.timeout.as_secs(),
-                    cycles: 0,
+                    cycles: cycles.read(&mut core),
                     pc,
-                    symbol,
+                    symbol: self.symbol_at(pc),
                     setting: budget.set_by.timeout_setting(),
                 });
             }
             if now.duration_since(last_progress) >= PROGRESS_EVERY {
                 last_progress = now;
-                // CYCCNT wraps every 2^32 cycles: a progress sign, not a total.
-                let cycles = u64::from(core.read_word_32(DWT_CYCCNT).unwrap_or(0));
-                output(TargetOutput::Progress { cycles, elapsed: now.duration_since(started) });
+                output(TargetOutput::Progress { cycles: cycles.read(&mut core), elapsed: now.duration_since(started) });
             }
             if !moved && !poll_interval.is_zero() {
                 std::thread::sleep(poll_interval);
             }
         }
+    }
+}
+
+/// Cycles since the run started, from the 32-bit DWT CYCCNT read at least
+/// every [`PROGRESS_EVERY`]: it wraps after 2^32 cycles (8.9 s at 480 MHz),
+/// so the deltas between reads add up to the total.
+struct CycleTotal {
+    last: u32,
+    total: u64,
+}
+
+impl CycleTotal {
+    fn start(core: &mut Core<'_>) -> CycleTotal {
+        CycleTotal { last: core.read_word_32(DWT_CYCCNT).unwrap_or(0), total: 0 }
+    }
+
+    fn read(&mut self, core: &mut Core<'_>) -> u64 {
+        if let Ok(now) = core.read_word_32(DWT_CYCCNT) {
+            self.total += u64::from(now.wrapping_sub(self.last));
+            self.last = now;
+        }
+        self.total
+    }
+}
+
+/// After the firmware's semihosting exit: the HardFault catch off, the core
+/// past its `BKPT 0xAB` and running again, so once the session is dropped
+/// the board idles in the firmware's `wfi` loop instead of sitting halted
+/// in debug state (or, with no debugger, faulting on the BKPT).
+fn leave_running(core: &mut Core<'_>) -> Result<(), probe_rs::Error> {
+    core.disable_vector_catch(VectorCatchCondition::HardFault)?;
+    // probe-rs steps over a BKPT the core halted on before it lets it run.
+    core.run()
+}
+
+#[cfg(test)]
+mod tests {
+    use tinybench_config::ProbeSelector;
+
+    use super::*;
+
+    fn probe(vid_pid: (u16, u16), serial: &str) -> ProbeEntry {
+        ProbeEntry {
+            name: "STLINK-V3".into(),
+            vendor_id: vid_pid.0,
+            product_id: vid_pid.1,
+            serial: Some(serial.into()),
+            driver: "ST-LINK".into(),
+            permission_denied: false,
+            simulated: false,
+        }
+    }
+
+    const STLINK_V3: (u16, u16) = (0x0483, 0x374e);
+    const JLINK: (u16, u16) = (0x1366, 0x1015);
+
+    fn h743() -> Board {
+        Board::builtin("nucleo-h743zi2").unwrap().unwrap()
+    }
+
+    fn chosen(probes: &[ProbeEntry], choice: &ProbeChoice, board: &Board) -> Result<String, String> {
+        choose_probe(probes, choice, board, None).map(|p| p.selector_text()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn without_probes_one_line_says_what_to_do() {
+        let sim = ProbeEntry { simulated: true, ..probe((0x1209, 0x0001), "sim-m4") };
+        for probes in [vec![], vec![sim]] {
+            assert_eq!(
+                chosen(&probes, &ProbeChoice::Board, &h743()).unwrap_err(),
+                "no debug probe found; connect the board's on-board probe over USB or set [target] kind = \"sim\"",
+                "the simulated probe is only for probe = \"sim\""
+            );
+        }
+    }
+
+    #[test]
+    fn the_board_files_probe_is_picked_among_others() {
+        let probes = [probe(JLINK, "J1"), probe(STLINK_V3, "S1")];
+        assert_eq!(chosen(&probes, &ProbeChoice::Board, &h743()).unwrap(), "0483:374e:S1");
+    }
+
+    #[test]
+    fn a_probe_of_the_board_files_vendor_with_another_product_id_will_do() {
+        let updated = probe((0x0483, 0x3754), "S1");
+        assert_eq!(chosen(&[probe(JLINK, "J1"), updated], &ProbeChoice::Board, &h743()).unwrap(), "0483:3754:S1");
+        let err = chosen(&[probe(JLINK, "J1")], &ProbeChoice::Board, &h743()).unwrap_err();
+        assert!(
+            err.starts_with("the debug probe 0483:374e is not connected (connected: STLINK-V3 1366:1015:J1"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn several_fitting_probes_are_listed_and_one_asked_for() {
+        let probes = [probe(STLINK_V3, "S1"), probe(STLINK_V3, "S2")];
+        let err = chosen(&probes, &ProbeChoice::Board, &h743()).unwrap_err();
+        assert_eq!(
+            err,
+            "2 debug probes fit (STLINK-V3 0483:374e:S1 (ST-LINK); STLINK-V3 0483:374e:S2 (ST-LINK)); \
+             choose one with [target] probe = \"VID:PID:SERIAL\""
+        );
+        let mut anonymous = h743();
+        anonymous.probe = None;
+        let probes = [probe(JLINK, "J1"), probe(STLINK_V3, "S1")];
+        assert!(chosen(&probes, &ProbeChoice::Board, &anonymous).unwrap_err().starts_with("2 debug probes fit"));
+        let serial = ProbeChoice::Usb(ProbeSelector::parse("0483:374e:S2").unwrap());
+        assert_eq!(
+            chosen(&[probe(STLINK_V3, "S1"), probe(STLINK_V3, "S2")], &serial, &h743()).unwrap(),
+            "0483:374e:S2"
+        );
+    }
+
+    #[test]
+    fn a_probe_asked_for_but_absent_is_named_with_those_present() {
+        let choice = ProbeChoice::Usb(ProbeSelector::parse("0483:374e:S9").unwrap());
+        let err = chosen(&[probe(STLINK_V3, "S1")], &choice, &h743()).unwrap_err();
+        assert_eq!(
+            err,
+            "the debug probe 0483:374e:S9 is not connected (connected: STLINK-V3 0483:374e:S1 (ST-LINK)); \
+             connect it, or choose another with [target] probe"
+        );
+    }
+
+    #[test]
+    fn a_probe_without_permission_names_the_udev_rules() {
+        let locked = ProbeEntry { permission_denied: true, ..probe(STLINK_V3, "S1") };
+        let err = chosen(&[locked], &ProbeChoice::Board, &h743()).unwrap_err();
+        assert!(
+            err.starts_with("no permission to open the debug probe STLINK-V3 0483:374e:S1 (ST-LINK) [no permission]"),
+            "{err}"
+        );
+        assert!(err.contains("sudo cp scripts/99-tinybench-probes.rules"), "{err}");
+    }
+
+    #[test]
+    fn the_simulated_probe_is_chosen_by_its_serial() {
+        let sims = [
+            ProbeEntry { simulated: true, ..probe((0x1209, 0x0001), "sim-m4") },
+            ProbeEntry { simulated: true, ..probe((0x1209, 0x0001), "sim-m7") },
+        ];
+        let found = choose_probe(&sims, &ProbeChoice::Sim, &h743(), Some("sim-m7".into())).unwrap();
+        assert_eq!(found.selector_text(), "1209:0001:sim-m7");
     }
 }

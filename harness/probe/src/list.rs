@@ -9,6 +9,12 @@ pub use probe_rs::probe::list::Lister;
 
 use crate::sim_probe;
 
+/// How to let this user open the probes (Linux): `tinybench probe list`
+/// and a run that finds its probe locked both print it.
+pub const PERMISSION_FIX: &str = "install the udev rules: sudo cp scripts/99-tinybench-probes.rules \
+     /etc/udev/rules.d/ && sudo udevadm control --reload && sudo udevadm trigger, then plug the probe in again \
+     (on a headless runner also: sudo usermod -aG plugdev $USER, and log in again)";
+
 /// One connected probe.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeEntry {
@@ -64,7 +70,8 @@ pub fn list_probes(lister: &Lister) -> Vec<ProbeEntry> {
         .map(|item| {
             let info = item.info;
             ProbeEntry {
-                simulated: info.vendor_id == sim_probe::SIM_VENDOR_ID && info.product_id == sim_probe::SIM_PRODUCT_ID,
+                // By driver: a real probe may use the same pid.codes ids.
+                simulated: info.is_probe_type::<sim_probe::SimProbeFactory>(),
                 name: info.identifier.clone(),
                 vendor_id: info.vendor_id,
                 product_id: info.product_id,

@@ -39,7 +39,7 @@ use probe_rs::architecture::arm::{
     ApAddress, ArmDebugInterface, ArmError, DapAccess, DapProbe, FullyQualifiedApAddress, SwdSequence, SwoAccess,
     SwoConfig,
 };
-use probe_rs::probe::list::ProbeListItem;
+use probe_rs::probe::list::{Accessibility, ProbeListItem};
 use probe_rs::probe::{
     DebugProbe, DebugProbeError, DebugProbeInfo, DebugProbeSelector, Probe, ProbeCreationError, ProbeFactory,
     WireProtocol,
@@ -93,13 +93,24 @@ const DCRSR_REGWNR: u32 = 1 << 16;
 /// handling of real-world failures.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SimProbeFaults {
-    /// The probe stops answering after this many looks at a running core
-    /// (an unplugged USB cable).
-    pub disconnect_after_polls: Option<u64>,
+    /// The USB cable is pulled during a run: the probe stops answering
+    /// and is gone from the lister.
+    pub unplug: Option<Unplug>,
     /// Flash writes land with a bit flipped (a failing verify).
     pub corrupt_flash_writes: bool,
     /// The chip reports this CPUID (another core than the board file's).
     pub cpuid: Option<u32>,
+    /// Listed, but this user may not open it (no udev rule).
+    pub no_permission: bool,
+}
+
+/// When [`SimProbeFaults::unplug`] pulls the cable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unplug {
+    /// In the probe's `session`-th opening (0-based; a run opens it once per case)...
+    pub session: u32,
+    /// ...after this many looks at the running core.
+    pub after_polls: u64,
 }
 
 /// A board offered as a simulated probe: what `open` builds.
@@ -108,6 +119,8 @@ struct Offer {
     config: SimConfig,
     faults: SimProbeFaults,
     flash: Vec<(u32, u32)>,
+    /// How often the probe was opened.
+    sessions: u32,
 }
 
 static OFFERS: Mutex<BTreeMap<String, Offer>> = Mutex::new(BTreeMap::new());
@@ -152,7 +165,7 @@ pub fn offer(board: &Board, faults: SimProbeFaults) -> String {
     } else {
         format!("{}-faulty-{}", board.id, FAULTY.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
     };
-    offers().insert(serial.clone(), Offer { config, faults, flash });
+    offers().insert(serial.clone(), Offer { config, faults, flash, sessions: 0 });
     serial
 }
 
@@ -185,22 +198,27 @@ impl ProbeFactory for SimProbeFactory {
         if (selector.vendor_id, selector.product_id) != (SIM_VENDOR_ID, SIM_PRODUCT_ID) {
             return Err(not_ours());
         }
-        let offers = offers();
-        let offer = match &selector.serial_number {
-            Some(serial) => offers.get(serial),
-            None if offers.len() == 1 => offers.values().next(),
-            None => None,
+        let mut offers = offers();
+        let only = (offers.len() == 1).then(|| offers.keys().next().cloned()).flatten();
+        let serial = selector.serial_number.clone().or(only).ok_or_else(not_ours)?;
+        let offer = offers.get_mut(&serial).ok_or_else(not_ours)?;
+        if offer.faults.no_permission {
+            return Err(DebugProbeError::ProbeCouldNotBeCreated(ProbeCreationError::Usb(std::io::Error::from(
+                std::io::ErrorKind::PermissionDenied,
+            ))));
         }
-        .ok_or_else(not_ours)?;
-        let core = SimCore::new(offer).map_err(|e| DebugProbeError::Other(format!("simulator: {e}")))?;
+        let session = offer.sessions;
+        offer.sessions += 1;
+        let core =
+            SimCore::new(&serial, offer, session).map_err(|e| DebugProbeError::Other(format!("simulator: {e}")))?;
         Ok(Box::new(SimProbe { core: Arc::new(Mutex::new(core)), speed_khz: 4000, protocol: WireProtocol::Swd }))
     }
 
     fn list_probes(&self) -> Vec<ProbeListItem> {
         offers()
-            .keys()
-            .map(|serial| {
-                ProbeListItem::accessible(DebugProbeInfo::new(
+            .iter()
+            .map(|(serial, offer)| ProbeListItem {
+                info: DebugProbeInfo::new(
                     "tinybench simulator",
                     SIM_VENDOR_ID,
                     SIM_PRODUCT_ID,
@@ -208,7 +226,12 @@ impl ProbeFactory for SimProbeFactory {
                     &SIM_FACTORY,
                     None,
                     false,
-                ))
+                ),
+                accessibility: if offer.faults.no_permission {
+                    Accessibility::PermissionDenied
+                } else {
+                    Accessibility::Accessible
+                },
             })
             .collect()
     }
@@ -228,6 +251,10 @@ struct SimCore {
     fault: Option<FaultRegisters>,
     polls: u64,
     faults: SimProbeFaults,
+    /// The offer's serial, withdrawn when the cable is pulled.
+    serial: String,
+    /// Looks at the running core after which this session's cable is pulled.
+    unplug_after_polls: Option<u64>,
     /// (start, size) of the flash regions, for injected write corruption.
     flash: Vec<(u32, u32)>,
 }
@@ -252,7 +279,7 @@ struct FaultRegisters {
 }
 
 impl SimCore {
-    fn new(offer: &Offer) -> Result<SimCore, SimError> {
+    fn new(serial: &str, offer: &Offer, session: u32) -> Result<SimCore, SimError> {
         let mut sim = Simulator::new(offer.config.clone())?;
         sim.set_debug_halts(true);
         // Halted with debug enabled: attaching then leaves the core alone.
@@ -266,12 +293,19 @@ impl SimCore {
             fault: None,
             polls: 0,
             faults: offer.faults.clone(),
+            serial: serial.to_owned(),
+            unplug_after_polls: offer.faults.unplug.filter(|u| u.session == session).map(|u| u.after_polls),
             flash: offer.flash.clone(),
         })
     }
 
     fn disconnected(&self) -> bool {
-        self.faults.disconnect_after_polls.is_some_and(|n| self.polls > n)
+        let pulled = self.unplug_after_polls.is_some_and(|n| self.polls > n);
+        if pulled {
+            // Gone from the lister too, as an unplugged probe is.
+            offers().remove(&self.serial);
+        }
+        pulled
     }
 
     fn halt(&mut self, reason: u32) {

@@ -1,34 +1,21 @@
 //! The probe-rs backend against failures a board can have, injected into
 //! the simulated probe: another chip than the board file's, a flash that
 //! does not verify, a probe unplugged mid-run. Each is one clear line in the
-//! case's failure; the run goes on. The real benchmark firmware is built.
+//! case's failure; the run goes on, except when the probe is gone: then it
+//! stops, keeping what finished. The real benchmark firmware is built.
 
-use std::path::Path;
+mod support;
 
-use tinybench_config::{RunConfig, TargetKind};
-use tinybench_probe::ProbeRsTargets;
-use tinybench_probe::sim_probe::SimProbeFaults;
-use tinybench_runner::{RunOptions, RunResults, Runner};
-
-fn config(dir: &Path) -> RunConfig {
-    let board = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/boards/sim-m4.toml");
-    let text = format!(
-        "[board]\nfile = \"{}\"\n[target]\nkind = \"probe-rs\"\nprobe = \"sim\"\n[power]\nkind = \"sim\"\n\
-         supply-mv = 1800\nrun-current-ma = 10.0\nsleep-current-ma = 0.01\n[run]\nwarmup = 0\niterations = 2\n\
-         [[case]]\nname = \"tiny\"\nworkload = \"conv2d-3x3\"\ninput-shape = [4, 4, 2]\nout-channels = 2\n",
-        board.display()
-    );
-    std::fs::write(dir.join("run.toml"), text).unwrap();
-    RunConfig::from_file(&dir.join("run.toml")).unwrap()
-}
+use tinybench_probe::sim_probe::{SimProbeFaults, Unplug};
+use tinybench_runner::{FailureKind, RunResults};
 
 fn run_with(faults: SimProbeFaults) -> RunResults {
+    run_cases(&["tiny"], faults)
+}
+
+fn run_cases(cases: &[&str], faults: SimProbeFaults) -> RunResults {
     let dir = tempfile::tempdir().unwrap();
-    let config = config(dir.path());
-    let TargetKind::ProbeRs(settings) = config.target.clone() else { panic!("a probe-rs config") };
-    let targets = ProbeRsTargets::new(settings).with_sim_faults(faults);
-    let mut runner = Runner::new(&config, Box::new(targets)).unwrap();
-    runner.run(&config, &dir.path().join("out"), &RunOptions::default(), &mut |_| {}).unwrap()
+    support::run_cases_in(dir.path(), cases, faults)
 }
 
 #[test]
@@ -58,8 +45,53 @@ fn a_flash_that_does_not_verify_is_named() {
 
 #[test]
 fn a_probe_unplugged_mid_run_is_named() {
-    let results = run_with(SimProbeFaults { disconnect_after_polls: Some(3), ..Default::default() });
+    let results =
+        run_with(SimProbeFaults { unplug: Some(Unplug { session: 0, after_polls: 3 }), ..Default::default() });
     let error = &results.failures[0].error;
     assert!(error.starts_with("debug probe: "), "{error}");
     assert!(error.contains("unplugged"), "{error}");
+}
+
+/// Unplugged during the second case: the first case's result is kept, the
+/// second fails with the probe's error, the third finds no probe and the
+/// run stops there (no firmware built for nothing); the fourth is not run.
+#[test]
+fn a_probe_unplugged_mid_run_keeps_the_finished_cases_and_stops() {
+    let unplug = Some(Unplug { session: 1, after_polls: 3 });
+    let results = run_cases(&["first", "second", "third", "fourth"], SimProbeFaults { unplug, ..Default::default() });
+    assert_eq!(results.results.iter().map(|r| r.case.as_str()).collect::<Vec<_>>(), ["first"]);
+    let failures: Vec<(&str, FailureKind)> = results.failures.iter().map(|f| (f.case.as_str(), f.kind)).collect();
+    assert_eq!(failures, [("second", FailureKind::Target), ("third", FailureKind::Unreachable)]);
+    assert!(results.failures[0].error.contains("unplugged"), "{}", results.failures[0].error);
+    let lost = &results.failures[1].error;
+    assert!(lost.starts_with("the debug probe tinybench simulator 1209:0001:sim-m4-faulty-"), "{lost}");
+    assert!(lost.ends_with("is no longer connected; plug it in again"), "{lost}");
+    assert_eq!(results.missing, ["fourth"]);
+    assert!(results.interrupted && !results.complete);
+}
+
+/// A probe this user may not open: marked in the list, and the run stops
+/// before building with the fix (udev rules) in its one line.
+#[test]
+fn a_probe_without_permission_is_marked_and_the_run_names_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let err =
+        support::try_run_cases_in(dir.path(), &["tiny"], SimProbeFaults { no_permission: true, ..Default::default() })
+            .unwrap_err();
+    assert_eq!(err.kind(), FailureKind::Unreachable);
+    let line = err.to_string();
+    assert!(
+        line.starts_with("no permission to open the debug probe tinybench simulator 1209:0001:sim-m4-faulty-"),
+        "{line}"
+    );
+    assert!(
+        line.contains("[no permission]; install the udev rules: sudo cp scripts/99-tinybench-probes.rules"),
+        "{line}"
+    );
+    assert!(!dir.path().join("out").exists(), "nothing built");
+    let listed = tinybench_probe::list::list_probes(&tinybench_probe::list::Lister::new());
+    assert!(
+        listed.iter().any(|p| p.permission_denied && p.to_string().ends_with("(tinybench-sim) [no permission]")),
+        "{listed:?}"
+    );
 }

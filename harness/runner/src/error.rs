@@ -93,9 +93,13 @@ pub enum RunnerError {
     )]
     SameBuildFailure { first: String, second: String, log_path: PathBuf },
     /// The target cannot be reached at all (no debug probe, the chosen one
-    /// missing, a chip name probe-rs does not know).
+    /// missing, unplugged since the last case).
     #[error("{detail}")]
     TargetUnavailable { detail: String },
+    /// The board file does not fit the backend (a chip name probe-rs does
+    /// not know, no chip name); `detail` says which key to fix and how.
+    #[error("{}: {detail}", path.display())]
+    BadBoard { path: PathBuf, detail: String },
     /// The run was asked to stop (Ctrl-C, SIGTERM) while this case ran.
     #[error("stopped on request")]
     Stopped,
@@ -129,7 +133,8 @@ impl RunnerError {
             | RunnerError::InputFile(_)
             | RunnerError::BoardNotSupported { .. }
             | RunnerError::DoesNotFit { .. }
-            | RunnerError::LinkerOverflow { .. } => FailureKind::Input,
+            | RunnerError::LinkerOverflow { .. }
+            | RunnerError::BadBoard { .. } => FailureKind::Input,
             RunnerError::Io { .. } => FailureKind::Io,
             RunnerError::TargetUnavailable { .. } => FailureKind::Unreachable,
         }

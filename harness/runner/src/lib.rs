@@ -110,6 +110,7 @@ impl Runner {
         let mut last_build_failure: Option<(String, String)> = None;
         // (first case, second case, log) once that happened.
         let mut same_build_failure: Option<(String, String, PathBuf)> = None;
+        let mut target_lost = false;
         for (index, case) in config.cases.iter().enumerate() {
             if options.stop.is_raised() {
                 break;
@@ -174,11 +175,17 @@ impl Runner {
                             _ => last_build_failure = Some((case.name.clone(), error)),
                         }
                     }
+                    // No target any more (a probe unplugged): the cases left
+                    // cannot run; `--resume` runs them once it is back.
+                    target_lost = matches!(e, RunnerError::TargetUnavailable { .. });
                     record_failure(&mut results, index, case, e, events);
+                    if target_lost {
+                        break;
+                    }
                 }
             }
         }
-        results.finish(options.stop.is_raised());
+        results.finish(options.stop.is_raised() || target_lost);
         events(&BenchEvent::RunFinished { results: results.clone() });
         Ok(results)
     }
@@ -243,6 +250,9 @@ impl Runner {
         if budget.stop.is_raised() {
             return Err(RunnerError::Stopped);
         }
+        // Before the build: a probe unplugged since the last case stops the
+        // run without building for nothing.
+        let mut target = self.targets.open(config)?;
         events(&BenchEvent::BuildStarted { index, case: case.name.clone() });
         let started = Instant::now();
         let elf_path = self.builder.build(&BuildRequest {
@@ -262,7 +272,6 @@ impl Runner {
 
         let bytes = std::fs::read(&elf_path).map_err(|e| RunnerError::io(&elf_path, e))?;
         let image = FirmwareImage::parse(bytes)?;
-        let mut target = self.targets.open(config)?;
         target.load_with_progress(&image.bytes, &mut |output| {
             if let TargetOutput::Flash { operation, done_bytes, total_bytes } = output {
                 events(&BenchEvent::Flashing { index, case: case.name.clone(), operation, done_bytes, total_bytes });

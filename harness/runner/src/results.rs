@@ -171,8 +171,9 @@ pub struct RunResults {
     pub cases: Vec<String>,
     /// Every case finished (with a result or a failure).
     pub complete: bool,
-    /// The run was stopped (Ctrl-C, SIGTERM) before every case finished;
-    /// `tinybench run CONFIG --resume DIR` finishes it.
+    /// The run was stopped before every case finished (Ctrl-C, SIGTERM, or
+    /// the target lost: a probe unplugged); `tinybench run CONFIG --resume
+    /// DIR` finishes it.
     pub interrupted: bool,
     /// Cases with neither a result nor a failure yet.
     pub missing: Vec<String>,
@@ -206,7 +207,7 @@ impl RunResults {
         self.complete = self.missing.is_empty() && !self.interrupted;
     }
 
-    /// Marks the end of the run: stopped on request or not.
+    /// Marks the end of the run: stopped early or not.
     pub fn finish(&mut self, interrupted: bool) {
         self.interrupted = interrupted && !self.cases.is_empty();
         self.update_status();

@@ -65,7 +65,9 @@ pub trait TargetFactory {
     /// What the run's targets are, for progress lines.
     fn describe(&self, config: &RunConfig) -> String;
 
-    /// A target for one case, ready for `load`.
+    /// A target for one case, ready for `load`. Called before the case's
+    /// firmware is built: `TargetUnavailable` here (a probe unplugged since
+    /// the last case) ends the run, the cases left marked not run.
     fn open(&mut self, config: &RunConfig) -> Result<Box<dyn BenchTarget>, RunnerError>;
 }
 

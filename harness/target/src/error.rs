@@ -38,6 +38,9 @@ pub enum TargetError {
          firmware may have crashed or hung before starting RTT (`tinybench sim` on the same ELF shows where)"
     )]
     RttNotFound { address: u64, seconds: u64 },
+    /// The ELF has no `_SEGGER_RTT`: the results could not be read.
+    #[error("the ELF has no _SEGGER_RTT symbol, so its results cannot be read; it is not a tinybench firmware")]
+    NoRttControlBlock,
     /// The chip on the other end is not the board file's.
     #[error(
         "the attached chip is a {found} (CPUID {cpuid:#010x}) but the board file says {expected}; another board is \
