@@ -136,6 +136,11 @@ impl<'a> Table<'a> {
             Some(at) => {
                 let start = follow(self.buf, at, "vector offset out of range")?;
                 let len = read_u32(self.buf, start, "vector length out of range")? as usize;
+                // Every element takes at least a byte: a longer vector is
+                // corrupt, and its length must not size an allocation.
+                if len > self.buf.len().saturating_sub(start + 4) {
+                    return Err(FlatError { what: "vector longer than the buffer", offset: start });
+                }
                 Ok(Some(Vector { buf: self.buf, start: start + 4, len }))
             }
             None => Ok(None),
@@ -246,6 +251,13 @@ mod tests {
             let result = Table::root(short).and_then(|t| t.vector(2)).and_then(|v| v.map(|v| v.i32s()).transpose());
             assert!(result.is_err(), "length {len}");
         }
+    }
+
+    #[test]
+    fn a_vector_longer_than_the_buffer_is_refused() {
+        let mut buf = sample();
+        buf[28..32].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+        assert_eq!(Table::root(&buf).unwrap().vector(2).unwrap_err().what, "vector longer than the buffer");
     }
 
     #[test]
