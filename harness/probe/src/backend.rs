@@ -60,6 +60,10 @@ impl ProbeRsTargets {
         self
     }
 
+    fn still_connected(&self, probe: &ProbeEntry) -> bool {
+        list_probes(&self.lister).iter().any(|p| p.selector_text() == probe.selector_text())
+    }
+
     /// The chip name and, for the simulated probe, the registry that knows it.
     fn chip(&self, board: &Board) -> Result<(String, Option<Registry>), RunnerError> {
         if self.settings.probe == ProbeChoice::Sim {
@@ -83,6 +87,11 @@ impl ProbeRsTargets {
 impl TargetFactory for ProbeRsTargets {
     /// Finds the probe (and checks the chip name) before anything is built.
     fn check(&mut self, config: &RunConfig) -> Result<(), RunnerError> {
+        // Checked before (the CLI checks before settling the run folder,
+        // the run again) and the probe still there.
+        if self.probe.as_ref().is_some_and(|chosen| self.still_connected(chosen)) {
+            return Ok(());
+        }
         let (chip, registry) = self.chip(&config.board)?;
         let known = match &registry {
             Some(registry) => registry.get_target_by_name(&chip).is_ok(),
@@ -123,7 +132,7 @@ impl TargetFactory for ProbeRsTargets {
             }
             // Unplugged since the last case: the run stops here rather than
             // building every remaining case for nothing.
-            Some(probe) if !list_probes(&self.lister).iter().any(|p| p.selector_text() == probe.selector_text()) => {
+            Some(probe) if !self.still_connected(&probe) => {
                 return Err(RunnerError::TargetUnavailable {
                     detail: format!("the debug probe {probe} is no longer connected; plug it in again"),
                 });

@@ -11,6 +11,8 @@ use probe_rs::architecture::arm::FullyQualifiedApAddress;
 use probe_rs::flashing::{DownloadOptions, ElfLoader, ElfOptions, FlashProgress, ProgressEvent};
 use probe_rs::integration::{FakeProbe, Operation};
 
+use crate::ProbeError;
+
 /// What the dry run saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlashPlan {
@@ -20,7 +22,7 @@ pub struct FlashPlan {
 }
 
 /// Plans flashing `elf` onto `chip`; an error names what probe-rs refused.
-pub fn flash_plan(chip: &str, elf: &Path) -> Result<FlashPlan, String> {
+pub fn flash_plan(chip: &str, elf: &Path) -> Result<FlashPlan, ProbeError> {
     let fake = FakeProbe::with_mocked_core();
     if chip.to_ascii_lowercase().starts_with("nrf52") {
         // The nRF52 attach sequence reads CTRL-AP APPROTECTSTATUS: 1 = not protected.
@@ -30,10 +32,12 @@ pub fn flash_plan(chip: &str, elf: &Path) -> Result<FlashPlan, String> {
             result: 1,
         });
     }
-    let mut session =
-        fake.into_probe().attach(chip, Permissions::default()).map_err(|e| format!("attach to {chip}: {e}"))?;
+    let mut session = fake
+        .into_probe()
+        .attach(chip, Permissions::default())
+        .map_err(|source| ProbeError::Attach { chip: chip.to_owned(), source })?;
     let loader = probe_rs::flashing::build_loader(&mut session, elf, ElfLoader(ElfOptions::default()), None)
-        .map_err(|e| format!("{}: {e}", elf.display()))?;
+        .map_err(|source| ProbeError::Image { path: elf.to_owned(), source })?;
     let mut events = Vec::new();
     let mut options = DownloadOptions::default();
     options.dry_run = true;
@@ -45,6 +49,6 @@ pub fn flash_plan(chip: &str, elf: &Path) -> Result<FlashPlan, String> {
             other => format!("{other:?}").split([' ', '{', '(']).next().unwrap_or_default().to_owned(),
         })
     });
-    loader.commit(&mut session, options).map_err(|e| format!("flash plan for {chip}: {e}"))?;
+    loader.commit(&mut session, options).map_err(|source| ProbeError::Plan { chip: chip.to_owned(), source })?;
     Ok(FlashPlan { events })
 }

@@ -11,8 +11,10 @@
 
 mod backend;
 pub mod dry_run;
+mod error;
 pub mod faults;
 pub mod list;
 pub mod sim_probe;
 
 pub use backend::{ProbeRsTarget, ProbeRsTargets};
+pub use error::ProbeError;

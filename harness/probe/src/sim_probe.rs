@@ -88,6 +88,8 @@ const DEMCR_VC_HARDERR: u32 = 1 << 10;
 const AIRCR_VECTKEY: u32 = 0x05FA;
 const AIRCR_SYSRESETREQ: u32 = 1 << 2;
 const DCRSR_REGWNR: u32 = 1 << 16;
+/// DCRSR.REGSEL of the PC (ARMv7-M ARM C1.6.3).
+const DCRSR_PC: u16 = 15;
 
 /// Faults a test can inject into a simulated probe, to check the backend's
 /// handling of real-world failures.
@@ -102,6 +104,16 @@ pub struct SimProbeFaults {
     pub cpuid: Option<u32>,
     /// Listed, but this user may not open it (no udev rule).
     pub no_permission: bool,
+    /// The firmware jumps to a bad address (a corrupted function pointer)
+    /// after this many looks at the running core: it faults there.
+    pub wild_jump: Option<WildJump>,
+}
+
+/// Where and when [`SimProbeFaults::wild_jump`] sends the core.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WildJump {
+    pub after_polls: u64,
+    pub address: u32,
 }
 
 /// When [`SimProbeFaults::unplug`] pulls the cable.
@@ -240,6 +252,7 @@ impl ProbeFactory for SimProbeFactory {
 /// The simulated chip as the debug port sees it.
 struct SimCore {
     sim: Simulator,
+    core_kind: CoreKind,
     halted: bool,
     /// DHCSR's C_* control bits as last written.
     control: u32,
@@ -285,6 +298,7 @@ impl SimCore {
         // Halted with debug enabled: attaching then leaves the core alone.
         Ok(SimCore {
             sim,
+            core_kind: offer.config.core,
             halted: true,
             control: C_DEBUGEN | C_HALT,
             dfsr: 0,
@@ -336,6 +350,11 @@ impl SimCore {
     fn read_dhcsr(&mut self) -> u32 {
         if !self.halted && self.control & C_DEBUGEN != 0 {
             self.polls += 1;
+            if let Some(jump) = self.faults.wild_jump
+                && jump.after_polls == self.polls
+            {
+                self.sim.set_core_register(DCRSR_PC, jump.address);
+            }
             self.advance(QUANTUM_INSTRUCTIONS);
         }
         let mut value = self.control | S_REGRDY;
@@ -427,8 +446,12 @@ impl SimCore {
                     _ => f.bfar,
                 }
             }
-            // FPv4-SP (Cortex-M4F): single precision, all rounding modes.
-            MVFR0 => 0x1011_0021,
+            // Cortex-M4F FPv4-SP: single precision; Cortex-M7 FPv5 as on the
+            // STM32H7: double precision too (the TRMs' MVFR0 values).
+            MVFR0 => match self.core_kind {
+                CoreKind::CortexM4 => 0x1011_0021,
+                CoreKind::CortexM7 => 0x1011_0221,
+            },
             // FPB revision 0 with no comparators: no hardware breakpoints.
             FP_CTRL => 0,
             a if PPB.contains(&a) => self.sim.ppb_read(a as u32).unwrap_or(0),
@@ -514,12 +537,17 @@ fn disconnected() -> ArmError {
 /// simulator modelled keeps its own CFSR and HFSR.
 fn fault_registers(e: &SimError) -> FaultRegisters {
     const UNDEFINSTR: u32 = 1 << 16;
+    const IBUSERR: u32 = 1 << 8;
     const PRECISERR: u32 = 1 << 9;
     const BFARVALID: u32 = 1 << 15;
     const FORCED: u32 = 1 << 30;
     match e {
         SimError::HardFault { cfsr, hfsr, .. } => FaultRegisters { cfsr: *cfsr, hfsr: *hfsr, bfar: 0, lockup: false },
         SimError::Lockup { .. } => FaultRegisters { cfsr: 0, hfsr: FORCED, bfar: 0, lockup: true },
+        // A fetch bus error has no address register (IBUSERR).
+        SimError::Unmapped { access: "instruction fetch", .. } => {
+            FaultRegisters { cfsr: IBUSERR, hfsr: FORCED, bfar: 0, lockup: false }
+        }
         SimError::Unmapped { addr, .. } | SimError::FlashWrite { addr, .. } => {
             FaultRegisters { cfsr: PRECISERR | BFARVALID, hfsr: FORCED, bfar: *addr, lockup: false }
         }

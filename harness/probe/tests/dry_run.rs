@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+use tinybench_probe::ProbeError;
+
 /// An ELF32 ARM executable with one loadable segment of `size` bytes at
 /// `address` holding a `.vector_table` section (where cortex-m-rt puts the
 /// vector table), as the benchmark firmware's image starts.
@@ -49,7 +51,7 @@ fn image_at(address: u32, size: u32) -> Vec<u8> {
     out
 }
 
-fn plan(chip: &str, flash_base: u32, dir: &Path) -> Result<tinybench_probe::dry_run::FlashPlan, String> {
+fn plan(chip: &str, flash_base: u32, dir: &Path) -> Result<tinybench_probe::dry_run::FlashPlan, ProbeError> {
     let elf = dir.join(format!("{chip}.elf"));
     std::fs::write(&elf, image_at(flash_base, 4096)).unwrap();
     tinybench_probe::dry_run::flash_plan(chip, &elf)
@@ -69,5 +71,6 @@ fn the_three_boards_chips_have_a_flash_plan() {
 fn an_unknown_chip_has_no_plan() {
     let dir = tempfile::tempdir().unwrap();
     let unknown = plan("NOT_A_CHIP", 0x0800_0000, dir.path()).unwrap_err();
-    assert!(unknown.contains("NOT_A_CHIP"), "{unknown}");
+    assert!(matches!(unknown, ProbeError::Attach { .. }), "{unknown:?}");
+    assert!(unknown.to_string().contains("probe-rs cannot attach to NOT_A_CHIP"), "{unknown}");
 }

@@ -6,7 +6,7 @@
 
 mod support;
 
-use tinybench_probe::sim_probe::{SimProbeFaults, Unplug};
+use tinybench_probe::sim_probe::{SimProbeFaults, Unplug, WildJump};
 use tinybench_runner::{FailureKind, RunResults};
 
 fn run_with(faults: SimProbeFaults) -> RunResults {
@@ -94,4 +94,22 @@ fn a_probe_without_permission_is_marked_and_the_run_names_the_fix() {
         listed.iter().any(|p| p.permission_denied && p.to_string().ends_with("(tinybench-sim) [no permission]")),
         "{listed:?}"
     );
+}
+
+/// A fault on the board: the halted PC with its symbol, the fault status in
+/// words, and the log the firmware wrote before it, kept beside the case.
+#[test]
+fn a_fault_names_the_pc_and_the_fault_and_keeps_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let wild_jump = Some(WildJump { after_polls: 2, address: 0x6000_0000 });
+    let results = support::run_cases_in(dir.path(), &["tiny"], SimProbeFaults { wild_jump, ..Default::default() });
+    let failure = &results.failures[0];
+    assert_eq!(failure.kind, FailureKind::Target);
+    assert_eq!(
+        failure.error,
+        "the core halted on a fault at pc 0x60000000 in an unknown function: HardFault (FORCED: an escalated \
+         fault): IBUSERR (bus error on instruction fetch)"
+    );
+    let log = std::fs::read_to_string(dir.path().join("out/cases/tiny/firmware.log")).unwrap();
+    assert!(log.contains("INFO"), "the log so far: {log}");
 }
