@@ -331,7 +331,8 @@ impl SimCore {
     /// Runs the core for up to `instructions`, halting on a BKPT or a fault.
     fn advance(&mut self, instructions: u64) {
         match self.sim.run(instructions) {
-            Ok(StopReason::InstructionLimit) => {}
+            // No cycle limit is set here.
+            Ok(StopReason::InstructionLimit | StopReason::CycleLimit) => {}
             Ok(StopReason::DebugHalt { .. } | StopReason::Breakpoint { .. }) => self.halt(DFSR_BKPT),
             // Only without debug halts (never set here): stop like a BKPT.
             Ok(StopReason::Exited { .. }) => self.halt(DFSR_BKPT),

@@ -78,6 +78,8 @@ pub(crate) struct Block {
     pub max_cycles: u64,
     /// Completed runs, for the class histogram.
     pub runs: u64,
+    /// Σ of its instructions' class weights (`power` module).
+    pub weight: u64,
 }
 
 /// Blocks by start address.
@@ -88,11 +90,19 @@ pub(crate) struct BlockCache {
     map: Vec<u32>,
     /// Class counts of blocks already dropped.
     folded: [u64; 16],
+    /// Weight per instruction class, for `Block::weight`.
+    weights: [u64; 16],
 }
 
 impl Default for BlockCache {
     fn default() -> Self {
-        BlockCache { blocks: Vec::new(), insns: Vec::new(), map: vec![0; MAP_SLOTS], folded: [0; 16] }
+        BlockCache {
+            blocks: Vec::new(),
+            insns: Vec::new(),
+            map: vec![0; MAP_SLOTS],
+            folded: [0; 16],
+            weights: [0; 16],
+        }
     }
 }
 
@@ -121,11 +131,13 @@ impl BlockCache {
         }
         let first = self.insns.len() as u32;
         let mut mem_and_lines = 1u64;
+        let mut weight = 0;
         for (i, d) in decoded.iter().enumerate() {
             let store = matches!(d.op, Op::Store { .. } | Op::StoreWb { .. } | Op::StoreReg { .. });
             let load = matches!(d.op, Op::Load { .. } | Op::LoadWb { .. } | Op::LoadReg { .. });
             let line_end = d.class & crate::memory::LINE_END != 0;
             mem_and_lines += u64::from(store || load) + u64::from(line_end);
+            weight += self.weights[(d.class & CLASS_MASK) as usize];
             self.insns.push(BlockInsn {
                 op: d.op,
                 prepared: d.prepared,
@@ -146,6 +158,7 @@ impl BlockCache {
             taken_extra: costs.taken_extra,
             max_cycles,
             runs: 0,
+            weight,
         });
         self.map[(start >> 1) as usize % MAP_SLOTS] = id as u32 + 1;
         id
@@ -173,6 +186,12 @@ impl BlockCache {
             }
         }
         counts
+    }
+
+    /// New class weights: the blocks built with the old ones are dropped.
+    pub fn set_weights(&mut self, weights: [u64; 16]) {
+        self.clear();
+        self.weights = weights;
     }
 
     /// Forgets the blocks and their counts (reset).

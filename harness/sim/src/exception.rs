@@ -216,7 +216,7 @@ impl Simulator {
         }
         let at = self.scs.syst_zero_at;
         if at != u64::MAX && self.scs.syst_csr & 2 != 0 && at > self.cycles {
-            self.cycles = at;
+            self.sleep_until(at);
         }
     }
 

@@ -14,6 +14,7 @@ mod flash;
 pub mod insn;
 mod memory;
 pub mod periph;
+mod power;
 mod profile;
 mod semihosting;
 mod symbols;
@@ -23,6 +24,7 @@ use std::collections::BTreeMap;
 
 pub use elf::symbols as elf_symbols;
 pub use error::{Location, SimError};
+pub use power::{Counters, MarkerPin, PowerEvent};
 pub use profile::{FunctionCost, Profile};
 pub use symbols::Symbols;
 pub use timing::{CycleModel, TimingCtx};
@@ -89,6 +91,9 @@ pub enum StopReason {
     /// (semihosting's 0xAB too) at `pc` halted the core before executing it;
     /// the PC stays on it, as on a Cortex-M with C_DEBUGEN set.
     DebugHalt { imm: u8, pc: u32 },
+    /// [`Simulator::run_until`]'s cycle limit is reached (at the first
+    /// instruction boundary at or after it); calling it again continues.
+    CycleLimit,
 }
 
 /// Result of [`Simulator::load_elf`].
@@ -192,6 +197,10 @@ pub struct Simulator {
     blocks: block::BlockCache,
     /// Whether fast forms and blocks run (false: the reference path).
     fast_paths: bool,
+    /// Counters, marker pin and events for a current model (`power` module).
+    pub(crate) power: power::PowerState,
+    /// [`Simulator::run_until`]'s limit (u64::MAX: none).
+    cycle_limit: u64,
 }
 
 impl Simulator {
@@ -258,6 +267,8 @@ impl Simulator {
             flash: flash::FlashModel::new(config.core),
             blocks: block::BlockCache::default(),
             fast_paths: true,
+            power: power::PowerState::default(),
+            cycle_limit: u64::MAX,
         };
         sim.reset_core_state();
         Ok(sim)
@@ -294,6 +305,7 @@ impl Simulator {
         self.flash.reset();
         self.class_counts = [0; 16];
         self.blocks.reset();
+        self.power.reset();
         self.timing.reset();
         self.exc_check = false;
         self.svc_taken = false;
@@ -364,6 +376,18 @@ impl Simulator {
         Ok(())
     }
 
+    /// Executes up to `max_instructions` instructions, stopping with
+    /// [`StopReason::CycleLimit`] at the first instruction boundary at or
+    /// after cycle `cycle_limit`: how a current trace is sampled in
+    /// simulated time. The limit never splits a block before it starts, so
+    /// it costs the hot loop nothing; it may be passed by one block.
+    pub fn run_until(&mut self, max_instructions: u64, cycle_limit: u64) -> Result<StopReason, SimError> {
+        self.cycle_limit = cycle_limit;
+        let stop = self.run(max_instructions);
+        self.cycle_limit = u64::MAX;
+        stop
+    }
+
     /// Executes up to `max_instructions` instructions.
     pub fn run(&mut self, max_instructions: u64) -> Result<StopReason, SimError> {
         if self.profiling {
@@ -381,6 +405,9 @@ impl Simulator {
     fn run_with<T: timing::HotTiming>(&mut self, max_instructions: u64) -> Result<StopReason, SimError> {
         let mut left = max_instructions;
         while left != 0 {
+            if self.cycles >= self.cycle_limit {
+                return Ok(StopReason::CycleLimit);
+            }
             if self.cycles >= self.scs.syst_zero_at {
                 if self.scs.syst_wrap(self.cycles) {
                     self.scs.pending |= 1 << periph::EXC_SYSTICK;
@@ -389,6 +416,8 @@ impl Simulator {
             }
             if self.exc_check {
                 self.exc_check = false;
+                // Before any exception entry: the state right after the marker store.
+                self.record_pending_edge();
                 left -= 1;
                 if self.scs.reset_requested {
                     self.reset()?;
@@ -415,7 +444,11 @@ impl Simulator {
                         continue;
                     }
                 }
-                if left == 0 || self.exc_check || self.cycles >= self.scs.syst_zero_at {
+                if left == 0
+                    || self.exc_check
+                    || self.cycles >= self.scs.syst_zero_at
+                    || self.cycles >= self.cycle_limit
+                {
                     continue;
                 }
             }
@@ -442,9 +475,11 @@ impl Simulator {
     #[inline(always)]
     fn run_fast<T: timing::HotTiming>(&mut self, budget: u64) -> Result<u64, (u64, Trap)> {
         let event_at = self.scs.syst_zero_at;
+        // Soft: ends the loop, but a block that fits before `event_at` still starts.
+        let stop_at = event_at.min(self.cycle_limit);
         let mut pc = self.pc;
         let mut n = 0;
-        while n < budget && self.cycles < event_at && !self.exc_check {
+        while n < budget && self.cycles < stop_at && !self.exc_check {
             let it = self.itstate;
             if T::BLOCKS
                 && it & 0xf == 0
@@ -683,6 +718,7 @@ impl Simulator {
         self.block_exit::<T>(first, i, synced);
         if i == len {
             self.blocks.blocks[id].runs += 1;
+            self.power.block_weighted += self.blocks.blocks[id].weight;
         } else {
             for bi in &self.blocks.insns[first..first + i] {
                 self.class_counts[bi.class as usize] += 1;
@@ -794,6 +830,7 @@ impl Simulator {
     #[cold]
     #[inline(never)]
     fn fetch_line_miss(&mut self, line: u32, prev: u32, ws: u32) {
+        self.power.flash_fetch_lines += 1;
         self.cycles += self.flash.fetch(line, prev, ws) as u64;
     }
 

@@ -101,6 +101,7 @@ include!("tests_alu.rs");
 mod flash;
 mod fp;
 mod m7;
+mod power;
 mod profile;
 
 // ---- loads and stores --------------------------------------------------------------

@@ -161,7 +161,7 @@ impl BenchTarget for SimTarget {
                     return Err(TargetError::Breakpoint { imm, pc, symbol });
                 }
                 // Debug halts are off in this backend (no debugger attached).
-                StopReason::InstructionLimit | StopReason::DebugHalt { .. } => {}
+                StopReason::InstructionLimit | StopReason::DebugHalt { .. } | StopReason::CycleLimit => {}
             }
             let cycles = self.sim.cycles();
             if budget.stop.is_raised() {

@@ -158,7 +158,9 @@ impl Simulator {
         if let Some((v, ws)) = self.mem.read_ws(addr, size) {
             if ws != 0 {
                 // Flash data load (rodata, weights): wait states unless cached.
-                self.cycles += self.flash.load(addr, ws) as u64;
+                let extra = self.flash.load(addr, ws);
+                self.power.flash_data_lines += u64::from(extra != 0);
+                self.cycles += extra as u64;
             }
             return Ok(v);
         }
@@ -168,7 +170,7 @@ impl Simulator {
             let mask = if size >= 4 { u32::MAX } else { (1 << (size * 8)) - 1 };
             return Ok((word >> sh) & mask);
         }
-        Err(Trap::Unmapped { addr, size, write: false })
+        self.read_marker(addr, size)
     }
 
     #[inline(always)]
@@ -192,7 +194,7 @@ impl Simulator {
                     self.exc_check = true;
                     return Ok(());
                 }
-                Err(Trap::Unmapped { addr, size, write: true })
+                self.write_marker(addr, size, value)
             }
         }
     }
