@@ -96,13 +96,7 @@ pub(crate) struct BlockCache {
 
 impl Default for BlockCache {
     fn default() -> Self {
-        BlockCache {
-            blocks: Vec::new(),
-            insns: Vec::new(),
-            map: vec![0; MAP_SLOTS],
-            folded: [0; 16],
-            weights: [0; 16],
-        }
+        BlockCache { blocks: Vec::new(), insns: Vec::new(), map: vec![0; MAP_SLOTS], folded: [0; 16], weights: [0; 16] }
     }
 }
 
