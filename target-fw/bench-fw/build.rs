@@ -48,6 +48,7 @@ fn main() {
     });
     println!("cargo::rustc-cfg=workload=\"{workload}\"");
     let mut params = params_rs(&board, &workload);
+    params.push_str(&power_params(&board));
     params.push_str(&if workload == "model" { model_params(&out_dir) } else { conv_params() });
     fs::write(out_dir.join("params.rs"), params).expect("write params.rs into OUT_DIR");
 }
@@ -193,6 +194,48 @@ fn load_board(board_id: &str) -> tinybench_config::Board {
         );
     }
     board
+}
+
+/// The marker register writes (from the board file) and the power
+/// measurement options. Options that are off add no code: the timed image
+/// is the same as without them.
+fn power_params(board: &tinybench_config::Board) -> String {
+    println!("cargo::rustc-check-cfg=cfg(marker)");
+    println!("cargo::rustc-check-cfg=cfg(idle)");
+    println!("cargo::rustc-check-cfg=cfg(layer_marks)");
+    let idle_ms = param("TINYBENCH_IDLE_MS", 0u32, "whole milliseconds up to 10000 (0: no idle wait)", |s| {
+        s.parse().ok().filter(|&n: &u32| n <= 10_000)
+    });
+    let layer_marks = param("TINYBENCH_LAYER_MARKS", false, "0 or 1", |s| match s {
+        "0" => Some(false),
+        "1" => Some(true),
+        _ => None,
+    });
+    let mut rs = String::new();
+    let mut line = |decl: String| writeln!(rs, "{decl}").expect("writing to a String");
+    line(format!("pub const IDLE_MS: u32 = {idle_ms};"));
+    line(format!("pub const LAYER_MARKS: bool = {layer_marks};"));
+    match &board.marker {
+        Some(m) => {
+            println!("cargo::rustc-cfg=marker");
+            line(format!("pub const MARKER_SET_ADDRESS: u32 = {:#010x};", m.set_address));
+            line(format!("pub const MARKER_SET_VALUE: u32 = {:#010x};", m.set_value));
+            line(format!("pub const MARKER_CLEAR_ADDRESS: u32 = {:#010x};", m.clear_address));
+            line(format!("pub const MARKER_CLEAR_VALUE: u32 = {:#010x};", m.clear_value));
+        }
+        None if layer_marks => panic!(
+            "TINYBENCH_LAYER_MARKS=1 needs a marker pin: add marker-pin and [marker] to {}",
+            board.path.display()
+        ),
+        None => {}
+    }
+    if idle_ms > 0 {
+        println!("cargo::rustc-cfg=idle");
+    }
+    if layer_marks {
+        println!("cargo::rustc-cfg=layer_marks");
+    }
+    rs
 }
 
 /// Parses `name`'s value with `parse`, or returns `default` when unset.

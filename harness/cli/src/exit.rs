@@ -21,6 +21,8 @@ pub enum Exit {
     WriteFailed,
     /// No target to run on: no debug probe found, or not the one asked for.
     NoTarget,
+    /// A power meter could not be reached or its capture gave no energy.
+    PowerFailed,
     /// Stopped by Ctrl-C (SIGINT) after writing what finished.
     Interrupted,
     /// Stopped by SIGTERM after writing what finished.
@@ -29,7 +31,7 @@ pub enum Exit {
 
 impl Exit {
     /// Every code, in the order the documentation lists them.
-    pub const ALL: [Exit; 9] = [
+    pub const ALL: [Exit; 10] = [
         Exit::Success,
         Exit::BenchmarkFailed,
         Exit::BadInput,
@@ -37,6 +39,7 @@ impl Exit {
         Exit::TargetFailed,
         Exit::WriteFailed,
         Exit::NoTarget,
+        Exit::PowerFailed,
         Exit::Interrupted,
         Exit::Terminated,
     ];
@@ -50,6 +53,7 @@ impl Exit {
             Exit::TargetFailed => 4,
             Exit::WriteFailed => 5,
             Exit::NoTarget => 6,
+            Exit::PowerFailed => 7,
             // 128 + the signal number, as shells report a process killed by it.
             Exit::Interrupted => 130,
             Exit::Terminated => 143,
@@ -72,6 +76,9 @@ impl Exit {
             }
             Exit::WriteFailed => "results could not be written",
             Exit::NoTarget => "no target to run on: no debug probe found, or not the one the configuration asks for",
+            Exit::PowerFailed => {
+                "a power meter could not be reached or gave no energy (instrument error, marker not seen); timing results are kept"
+            }
             Exit::Interrupted => "stopped by Ctrl-C (SIGINT) after writing what finished; `run --resume` finishes it",
             Exit::Terminated => "stopped by SIGTERM after writing what finished; `run --resume` finishes it",
         }
@@ -86,6 +93,7 @@ impl Exit {
             FailureKind::Io => Exit::WriteFailed,
             FailureKind::Input => Exit::BadInput,
             FailureKind::Unreachable => Exit::NoTarget,
+            FailureKind::Power => Exit::PowerFailed,
         }
     }
 
@@ -126,8 +134,9 @@ mod tests {
             Exit::TargetFailed => 4,
             Exit::WriteFailed => 5,
             Exit::NoTarget => 6,
-            Exit::Interrupted => 7,
-            Exit::Terminated => 8,
+            Exit::PowerFailed => 7,
+            Exit::Interrupted => 8,
+            Exit::Terminated => 9,
         }
     }
 

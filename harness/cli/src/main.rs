@@ -7,6 +7,7 @@
 //! which are in files written first.
 
 mod exit;
+mod instrument;
 mod model;
 mod probe;
 mod run;
@@ -48,6 +49,9 @@ enum Command {
     /// List the debug probes connected (for [target] probe in a run configuration)
     #[command(after_help = exit::help_text())]
     Probe(probe::ProbeArgs),
+    /// Run a power instrument's simulator on its own, serving a waveform over the instrument's protocol
+    #[command(after_help = exit::help_text())]
+    Instrument(instrument::InstrumentArgs),
 }
 
 /// An error with the exit code it maps to.
@@ -114,6 +118,7 @@ fn main() -> ExitCode {
         Command::Model(args) => model::model(args),
         Command::Config(args) => run::config(args),
         Command::Probe(args) => probe::probe(args),
+        Command::Instrument(args) => instrument::instrument(args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

@@ -68,7 +68,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
     // Checks that need no run folder come first: a run that cannot build any
     // firmware leaves nothing behind and deletes no earlier run.
     let runner_failure = |e: tinybench_runner::RunnerError| Failure::new(Exit::of_failure(e.kind()), e);
-    let mut runner = Runner::new(&config, targets_for(&config)).map_err(runner_failure)?;
+    let mut runner = Runner::new(targets_for(&config), meters()).map_err(runner_failure)?;
     runner.check(&config, &mut |note| tell!("note: {note}")).map_err(runner_failure)?;
 
     // The run folder is settled before anything runs: never into another run.
@@ -225,4 +225,9 @@ fn watch_signals(stop: &StopFlag) -> std::io::Result<()> {
         signal_hook::flag::register(signal, already.clone())?;
     }
     Ok(())
+}
+
+/// What opens the instruments `[power]` names.
+fn meters() -> Box<dyn tinybench_power::MeterFactory> {
+    Box::new(tinybench_instruments::Instruments)
 }

@@ -45,7 +45,7 @@ use probe_rs::probe::{
     WireProtocol,
 };
 use tinybench_config::{Board, Core, RegionKind};
-use tinybench_sim::{CoreKind, RegionSpec, SimConfig, SimError, Simulator, StopReason};
+use tinybench_sim::{CoreKind, SimError, Simulator, StopReason};
 
 /// pid.codes' vendor id, and its product id for tests and experiments.
 pub const SIM_VENDOR_ID: u16 = 0x1209;
@@ -128,7 +128,8 @@ pub struct Unplug {
 /// A board offered as a simulated probe: what `open` builds.
 #[derive(Debug, Clone)]
 struct Offer {
-    config: SimConfig,
+    /// The simulator is built as the sim target builds it (marker pin, class weights).
+    board: Board,
     faults: SimProbeFaults,
     flash: Vec<(u32, u32)>,
     /// How often the probe was opened.
@@ -150,34 +151,13 @@ fn offers() -> MutexGuard<'static, BTreeMap<String, Offer>> {
 pub fn offer(board: &Board, faults: SimProbeFaults) -> String {
     static FAULTY: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     register();
-    let config = SimConfig {
-        core: match board.core {
-            Core::CortexM4 => CoreKind::CortexM4,
-            Core::CortexM7 => CoreKind::CortexM7,
-        },
-        clock_hz: board.clock_hz,
-        regions: board
-            .memory
-            .iter()
-            .map(|r| RegionSpec {
-                name: r.name.clone(),
-                start: r.start,
-                size: r.size_bytes,
-                kind: match r.kind {
-                    RegionKind::Flash => tinybench_sim::RegionKind::Flash,
-                    RegionKind::Ram => tinybench_sim::RegionKind::Ram,
-                },
-                wait_states: r.wait_states,
-            })
-            .collect(),
-    };
     let flash = board.memory.iter().filter(|r| r.kind == RegionKind::Flash).map(|r| (r.start, r.size_bytes)).collect();
     let serial = if faults == SimProbeFaults::default() {
         board.id.clone()
     } else {
         format!("{}-faulty-{}", board.id, FAULTY.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
     };
-    offers().insert(serial.clone(), Offer { config, faults, flash, sessions: 0 });
+    offers().insert(serial.clone(), Offer { board: board.clone(), faults, flash, sessions: 0 });
     serial
 }
 
@@ -293,12 +273,15 @@ struct FaultRegisters {
 
 impl SimCore {
     fn new(serial: &str, offer: &Offer, session: u32) -> Result<SimCore, SimError> {
-        let mut sim = Simulator::new(offer.config.clone())?;
+        let mut sim = tinybench_target::simulator_for(&offer.board)?;
         sim.set_debug_halts(true);
         // Halted with debug enabled: attaching then leaves the core alone.
         Ok(SimCore {
             sim,
-            core_kind: offer.config.core,
+            core_kind: match offer.board.core {
+                Core::CortexM4 => CoreKind::CortexM4,
+                Core::CortexM7 => CoreKind::CortexM7,
+            },
             halted: true,
             control: C_DEBUGEN | C_HALT,
             dfsr: 0,

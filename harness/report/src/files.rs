@@ -94,9 +94,24 @@ struct CsvRow<'a> {
     latency_us_median: f64,
     latency_us_max: f64,
     macs_per_cycle: f64,
-    energy_uj: f64,
-    average_power_mw: f64,
+    /// The `[power]` meter that gave the energy figures (`none`: no energy).
+    meter: &'a str,
+    /// Per inference less the idle baseline, over the timed inferences.
+    energy_uj_min: Option<f64>,
+    energy_uj_median: Option<f64>,
+    energy_uj_max: Option<f64>,
+    /// A bound on the median's error (sample interval, resolution, window).
+    energy_uncertainty_uj: Option<f64>,
+    average_power_mw: Option<f64>,
+    idle_power_mw: Option<f64>,
+    /// `measured` (an instrument) or `modeled` (the simulator's current model).
     energy_provenance: &'a str,
+    /// How the inference windows were placed: `marker edges` or `DWT offsets`.
+    energy_method: &'a str,
+    energy_instrument: &'a str,
+    /// `[power] simulate = true`: the exact modeled figure the instrument
+    /// simulator's median is checked against.
+    energy_modeled_exact_uj: Option<f64>,
     text_bytes: u64,
     rodata_bytes: u64,
     data_bytes: u64,
@@ -149,9 +164,17 @@ impl<'a> From<&'a CaseResult> for CsvRow<'a> {
             latency_us_median: round(r.latency_us.median),
             latency_us_max: round(r.latency_us.max),
             macs_per_cycle: round(r.macs_per_cycle),
-            energy_uj: round(r.energy.energy_uj),
-            average_power_mw: round(r.energy.average_power_mw),
-            energy_provenance: r.energy.provenance.as_str(),
+            meter: &r.meter,
+            energy_uj_min: r.energy.as_ref().map(|e| round(e.energy_uj.min)),
+            energy_uj_median: r.energy.as_ref().map(|e| round(e.energy_uj.median)),
+            energy_uj_max: r.energy.as_ref().map(|e| round(e.energy_uj.max)),
+            energy_uncertainty_uj: r.energy.as_ref().map(|e| round(e.uncertainty_uj)),
+            average_power_mw: r.energy.as_ref().map(|e| round(e.average_power_mw)),
+            idle_power_mw: r.energy.as_ref().and_then(|e| e.idle_power_mw.map(round)),
+            energy_provenance: r.energy.as_ref().map_or("", |e| e.provenance.as_str()),
+            energy_method: r.energy.as_ref().map_or("", |e| e.method.as_str()),
+            energy_instrument: r.energy.as_ref().map_or("", |e| e.instrument.as_str()),
+            energy_modeled_exact_uj: r.energy.as_ref().and_then(|e| e.modeled_exact_uj.map(round)),
             text_bytes: r.memory.sections.text_bytes,
             rodata_bytes: r.memory.sections.rodata_bytes,
             data_bytes: r.memory.sections.data_bytes,
@@ -244,15 +267,14 @@ pub fn markdown_string(results: &RunResults) -> String {
     }
     if let Some(r) = results.results.first() {
         md.push_str(&format!(
-            "- Timing: **{}**.\n- Board settings: {}.\n- Energy: **{}** — {}.\n- Revision `{}`, {}.\n\n",
+            "- Timing: **{}**.\n- Board settings: {}.\n- Energy: {}.\n- Revision `{}`, {}.\n\n",
             r.provenance.timing,
             if r.provenance.board_settings.is_empty() {
                 "none given in the board file".to_owned()
             } else {
                 board_settings(r, ": ", "; ")
             },
-            r.energy.provenance.as_str(),
-            r.energy_source,
+            energy_line(r),
             r.provenance.git_revision,
             r.provenance.toolchain
         ));
@@ -278,6 +300,55 @@ pub fn markdown_string(results: &RunResults) -> String {
 fn fence_for(text: &str) -> String {
     let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     "`".repeat(longest.max(2) + 1)
+}
+
+/// Where the run's energy figures come from, for the report's header.
+fn energy_line(r: &CaseResult) -> String {
+    match &r.energy {
+        None => "none (no `[power]` meter)".to_owned(),
+        Some(e) => format!(
+            "**{}** by `{}` ({}), windows from {}",
+            e.provenance.as_str(),
+            r.meter,
+            e.instrument,
+            e.method.as_str()
+        ),
+    }
+}
+
+/// A case's energy figures in a sentence or two.
+fn energy_paragraph(r: &CaseResult) -> String {
+    let Some(e) = &r.energy else {
+        return "No energy figures: the case has no `[power]` meter.\n".to_owned();
+    };
+    let mut text = format!(
+        "Energy per inference ({}, `{}`): {:.3} uJ median (min {:.3}, max {:.3}, ± {:.3} uJ) at {:.2} mW average",
+        e.provenance.as_str(),
+        r.meter,
+        e.energy_uj.median,
+        e.energy_uj.min,
+        e.energy_uj.max,
+        e.uncertainty_uj,
+        e.average_power_mw
+    );
+    match e.idle_power_mw {
+        Some(idle) => text.push_str(&format!("; the idle baseline, {idle:.2} mW, is subtracted")),
+        None => text.push_str("; no idle baseline was captured, so nothing is subtracted"),
+    }
+    text.push_str(&format!("; windows from {}.", e.method.as_str()));
+    if let Some(exact) = e.modeled_exact_uj {
+        text.push_str(&format!(
+            " The modeled current fed to the instrument simulator gives {exact:.3} uJ exactly ({:+.2}%).",
+            (e.energy_uj.median / exact - 1.0) * 100.0
+        ));
+    }
+    if e.loop_averaged {
+        text.push_str(
+            " Too few samples per inference for single figures: min, median and max are the mean over all inferences.",
+        );
+    }
+    text.push('\n');
+    text
 }
 
 fn case_section(md: &mut String, r: &CaseResult) {
@@ -314,12 +385,9 @@ fn case_section(md: &mut String, r: &CaseResult) {
         ],
         &[1, 2, 3],
     ));
-    md.push_str(&format!(
-        "\nEnergy per inference ({}): {:.3} uJ at {:.2} mW average.\n\n",
-        r.energy.provenance.as_str(),
-        r.energy.energy_uj,
-        r.energy.average_power_mw
-    ));
+    md.push('\n');
+    md.push_str(&energy_paragraph(r));
+    md.push('\n');
     let m = &r.memory;
     let memory = [
         ("text", m.sections.text_bytes),
@@ -353,13 +421,20 @@ fn case_section(md: &mut String, r: &CaseResult) {
     }
     if !r.layers.is_empty() {
         md.push('\n');
+        let with_energy = r.layers.iter().any(|l| l.energy_uj.is_some());
+        let mut header =
+            strings(&["layer", "op", "output", "MACs", "weight B", &format!("cycles ({timing})"), "MAC/cycle"]);
+        if with_energy {
+            let provenance = r.energy.as_ref().map_or("", |e| e.provenance.as_str());
+            header.push(format!("energy uJ ({provenance})"));
+        }
         md.push_str(&table(
             TableStyle::Markdown,
-            &strings(&["layer", "op", "output", "MACs", "weight B", &format!("cycles ({timing})"), "MAC/cycle"]),
+            &header,
             r.layers
                 .iter()
                 .map(|l| {
-                    vec![
+                    let mut row = vec![
                         l.index.to_string(),
                         l.op.clone(),
                         l.output_shape.clone(),
@@ -367,10 +442,14 @@ fn case_section(md: &mut String, r: &CaseResult) {
                         thousands(l.weight_bytes),
                         thousands(l.cycles_median as u64),
                         format!("{:.3}", l.macs_per_cycle),
-                    ]
+                    ];
+                    if with_energy {
+                        row.push(l.energy_uj.map_or(String::new(), |e| format!("{e:.4}")));
+                    }
+                    row
                 })
                 .collect(),
-            &[0, 3, 4, 5, 6],
+            &[0, 3, 4, 5, 6, 7],
         ));
         // After the table: a line between its header and rows would end it.
         if r.layers.iter().any(|l| l.cycles_median == 0.0 && l.macs > 0) {

@@ -38,7 +38,7 @@ pub(crate) fn thousands(n: u64) -> String {
 
 #[cfg(test)]
 pub(crate) mod fixtures {
-    use tinybench_power::{EnergyReading, Provenance as Source};
+    use tinybench_power::{CaseEnergy, LayerEnergy, Provenance as Source, Spread as EnergySpread, WindowMethod};
     use tinybench_runner::{CaseResult, MemoryUsage, Provenance, RunResults, Spread, StaticMemory};
 
     /// A fixed result, so rendered reports can be snapshot-tested.
@@ -56,8 +56,35 @@ pub(crate) mod fixtures {
             cycles: Spread { min: 1_199_990.0, median: 1_200_000.0, max: 1_200_010.0 },
             latency_us: Spread { min: 9999.916666666666, median: 10000.0, max: 10000.083333333334 },
             macs_per_cycle: 0.24576,
-            energy: EnergyReading { energy_uj: 216.0, average_power_mw: 21.6, provenance: Source::Modeled },
-            energy_source: "modeled supply: 1800 mV, 12 mA run, 0.03 mA sleep (not a measurement)".into(),
+            meter: "model".into(),
+            energy: Some(CaseEnergy {
+                per_inference_uj: vec![215.5, 216.0, 216.25],
+                energy_uj: EnergySpread { min: 215.5, median: 216.0, max: 216.25 },
+                average_power_mw: 21.6,
+                idle_power_mw: Some(0.5),
+                uncertainty_uj: 0.125,
+                method: WindowMethod::MarkerEdges,
+                loop_averaged: false,
+                layers: vec![
+                    LayerEnergy {
+                        index: 0,
+                        energy_uj: 207.0,
+                        method: WindowMethod::MarkerEdges,
+                        samples: 230.0,
+                        modeled_exact_uj: None,
+                    },
+                    LayerEnergy {
+                        index: 1,
+                        energy_uj: 9.0,
+                        method: WindowMethod::MarkerEdges,
+                        samples: 10.0,
+                        modeled_exact_uj: None,
+                    },
+                ],
+                instrument: "current model of sim-m4".into(),
+                provenance: Source::Modeled,
+                modeled_exact_uj: None,
+            }),
             memory: MemoryUsage {
                 sections: StaticMemory {
                     text_bytes: 10_000,
@@ -82,6 +109,8 @@ pub(crate) mod fixtures {
                     weight_bytes: 1_216,
                     cycles_median: 1_150_000.0,
                     macs_per_cycle: 0.256,
+                    energy_uj: Some(207.0),
+                    energy_method: Some(WindowMethod::MarkerEdges),
                 },
                 tinybench_runner::LayerResult {
                     index: 1,
@@ -91,6 +120,8 @@ pub(crate) mod fixtures {
                     weight_bytes: 1_024,
                     cycles_median: 50_000.0,
                     macs_per_cycle: 0.0,
+                    energy_uj: Some(9.0),
+                    energy_method: Some(WindowMethod::MarkerEdges),
                 },
             ],
             accuracy: Some(tinybench_runner::Accuracy {

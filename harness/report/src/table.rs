@@ -73,10 +73,14 @@ pub fn summary_table(results: &RunResults, style: TableStyle) -> String {
     let timing = results.results.first().map_or("cycles", |r| {
         if r.provenance.timing.starts_with("simulated") { "cycles (simulated)" } else { "cycles (measured)" }
     });
-    let energy = results
-        .results
-        .first()
-        .map_or("energy/inf".to_owned(), |r| format!("uJ/inf ({})", r.energy.provenance.as_str()));
+    // One provenance for all: in the header; mixed (a meter matrix): in each cell.
+    let provenances: std::collections::BTreeSet<_> =
+        results.results.iter().filter_map(|r| r.energy.as_ref().map(|e| e.provenance)).collect();
+    let uniform = provenances.len() == 1;
+    let energy = match provenances.iter().next() {
+        Some(p) if uniform => format!("uJ/inf ({})", p.as_str()),
+        _ => "uJ/inf".to_owned(),
+    };
     let header: Vec<String> = [
         "case",
         "status",
@@ -100,7 +104,7 @@ pub fn summary_table(results: &RunResults, style: TableStyle) -> String {
         .iter()
         .map(|case| {
             if let Some(r) = results.results.iter().find(|r| &r.case == case) {
-                result_row(r)
+                result_row(r, uniform)
             } else {
                 let status = match results.failures.iter().find(|f| &f.case == case) {
                     Some(f) => format!("FAILED ({})", f.kind.as_str()),
@@ -125,7 +129,7 @@ pub fn summary_table(results: &RunResults, style: TableStyle) -> String {
     text
 }
 
-fn result_row(r: &CaseResult) -> Vec<String> {
+fn result_row(r: &CaseResult, uniform_energy: bool) -> Vec<String> {
     vec![
         r.case.clone(),
         if r.checksum_ok { "ok".to_owned() } else { "OUTPUT MISMATCH".to_owned() },
@@ -139,7 +143,11 @@ fn result_row(r: &CaseResult) -> Vec<String> {
         ),
         format!("{:.1}", r.latency_us.median),
         format!("{:.3}", r.macs_per_cycle),
-        format!("{:.2}", r.energy.energy_uj),
+        match &r.energy {
+            None => "-".to_owned(),
+            Some(e) if uniform_energy => format!("{:.2}", e.energy_uj.median),
+            Some(e) => format!("{:.2} ({})", e.energy_uj.median, e.provenance.as_str()),
+        },
         thousands(r.memory.flash_bytes),
         thousands(r.memory.static_ram_bytes),
         thousands(r.memory.stack_peak_bytes),

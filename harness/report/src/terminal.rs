@@ -199,7 +199,22 @@ impl<O: Write, E: Write> Reporter for TerminalReporter<O, E> {
                 write!(self.out, "{}", summary_table(results, TableStyle::Terminal))?;
                 if let Some(r) = results.results.first() {
                     writeln!(self.out)?;
-                    writeln!(self.out, "timing: {}; energy: {}", r.provenance.timing, r.energy_source)?;
+                    writeln!(self.out, "timing: {}", r.provenance.timing)?;
+                    // One line per meter: a matrix may mix instruments and the model.
+                    let mut seen = Vec::new();
+                    for r in &results.results {
+                        if let Some(e) = r.energy.as_ref().filter(|_| !seen.contains(&&r.meter)) {
+                            seen.push(&r.meter);
+                            writeln!(
+                                self.out,
+                                "energy ({}): {} by {}, windows from {}",
+                                r.meter,
+                                e.provenance.as_str(),
+                                e.instrument,
+                                e.method.as_str()
+                            )?;
+                        }
+                    }
                 }
             }
         }

@@ -314,6 +314,7 @@ mod tests {
             seed: 1,
             self_test: None,
             accuracy: None,
+            power: "none".into(),
         };
         let (stop, cargo) = (StopFlag::new(), fake.into_os_string());
         let build = FirmwareBuild {

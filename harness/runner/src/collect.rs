@@ -14,6 +14,10 @@ pub struct Collected {
     pub macs: u32,
     pub output_len: u32,
     pub samples: Vec<u32>,
+    /// CYCCNT at the start of each timed inference.
+    pub sample_starts: Vec<u32>,
+    /// The firmware's power set-up (marker write cost, idle, per-layer marks).
+    pub power: Option<PowerSetup>,
     /// Per-layer cycles, `[iteration][layer]` (model workloads).
     pub layer_samples: Vec<Vec<u32>>,
     /// The last output, assembled from `OutputChunk`s.
@@ -39,6 +43,14 @@ impl Collected {
             _ => Ok(()),
         }
     }
+}
+
+/// What `PowerSetup` reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PowerSetup {
+    pub marker_write_cycles: u32,
+    pub idle_ms: u32,
+    pub layer_marks: u16,
 }
 
 /// Accumulates messages for a single-case firmware.
@@ -82,11 +94,21 @@ impl Collector {
                 (c.name, c.warmup, c.iterations, c.macs, c.output_len) = (name, warmup, iterations, macs, output_len);
                 self.stage = Stage::InCase;
             }
-            (Stage::InCase, M::Sample { case: 0, iteration, cycles }) => {
+            (Stage::InCase, M::Sample { case: 0, iteration, cycles, start_cycles }) => {
                 if iteration as usize != c.samples.len() {
                     return Err(format!("sample {iteration} arrived when sample {} was expected", c.samples.len()));
                 }
+                if c.power.is_none() {
+                    return Err("a sample arrived before PowerSetup".to_owned());
+                }
                 c.samples.push(cycles);
+                c.sample_starts.push(start_cycles);
+            }
+            (Stage::InCase, M::PowerSetup { case: 0, marker_write_cycles, idle_ms, layer_marks }) => {
+                if c.power.is_some() || !c.samples.is_empty() {
+                    return Err("PowerSetup arrived twice or after a sample".to_owned());
+                }
+                c.power = Some(PowerSetup { marker_write_cycles, idle_ms, layer_marks });
             }
             (Stage::InCase, M::LayerSample { case: 0, iteration, layer, cycles }) => {
                 if iteration as usize + 1 != c.samples.len() {
@@ -210,8 +232,9 @@ mod tests {
         vec![
             M::Hello { board: "sim-m4".into(), core_clock_hz: 120_000_000, case_count: 1 },
             M::CaseStart { case: 0, name: "c".into(), warmup: 1, iterations: 2, macs: 100, output_len: 8 },
-            M::Sample { case: 0, iteration: 0, cycles: 10 },
-            M::Sample { case: 0, iteration: 1, cycles: 11 },
+            M::PowerSetup { case: 0, marker_write_cycles: 1, idle_ms: 0, layer_marks: 0 },
+            M::Sample { case: 0, iteration: 0, cycles: 10, start_cycles: 100 },
+            M::Sample { case: 0, iteration: 1, cycles: 11, start_cycles: 200 },
             M::CaseEnd { case: 0, output_checksum: 7 },
             M::Memory { stack_peak_bytes: 256, stack_size_bytes: 4096 },
             M::Done { status: RunStatus::Ok },
@@ -233,7 +256,7 @@ mod tests {
     fn missing_sample_is_reported() {
         let mut c = Collector::new();
         let mut msgs = happy();
-        msgs.remove(3);
+        msgs.remove(4);
         let err = msgs.into_iter().map(|m| c.push(m)).find_map(Result::err).unwrap();
         assert_eq!(err, "case ended after 1 of 2 samples");
     }
@@ -244,7 +267,8 @@ mod tests {
         let msgs = vec![
             M::Hello { board: "sim-m4".into(), core_clock_hz: 1, case_count: 1 },
             M::CaseStart { case: 0, name: "m".into(), warmup: 0, iterations: 1, macs: 1, output_len: 3 },
-            M::Sample { case: 0, iteration: 0, cycles: 30 },
+            M::PowerSetup { case: 0, marker_write_cycles: 1, idle_ms: 0, layer_marks: 0 },
+            M::Sample { case: 0, iteration: 0, cycles: 30, start_cycles: 0 },
             M::LayerSample { case: 0, iteration: 0, layer: 0, cycles: 10 },
             M::LayerSample { case: 0, iteration: 0, layer: 1, cycles: 20 },
             M::OutputChunk { case: 0, offset: 0, bytes: vec![1, 2] },
@@ -307,7 +331,7 @@ mod tests {
     #[test]
     fn out_of_order_is_reported() {
         let mut c = Collector::new();
-        let err = c.push(M::Sample { case: 0, iteration: 0, cycles: 1 }).unwrap_err();
+        let err = c.push(M::Sample { case: 0, iteration: 0, cycles: 1, start_cycles: 0 }).unwrap_err();
         assert!(err.contains("while waiting for Hello"), "{err}");
     }
 

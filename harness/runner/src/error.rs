@@ -100,6 +100,19 @@ pub enum RunnerError {
     /// not know, no chip name); `detail` says which key to fix and how.
     #[error("{}: {detail}", path.display())]
     BadBoard { path: PathBuf, detail: String },
+    /// A power meter failed or could not be reached; the case's other
+    /// figures are lost with it, the finished cases are kept.
+    #[error(transparent)]
+    Power(#[from] tinybench_power::PowerError),
+    /// The case ran but its energy could not be had: the timing, memory and
+    /// accuracy figures are kept beside it (not as `result.json`, so
+    /// `--resume` runs the case again).
+    #[error("{source}; the case's other figures are kept in {}", kept.display())]
+    PowerAfterRun {
+        #[source]
+        source: tinybench_power::PowerError,
+        kept: std::path::PathBuf,
+    },
     /// The run was asked to stop (Ctrl-C, SIGTERM) while this case ran.
     #[error("stopped on request")]
     Stopped,
@@ -137,6 +150,7 @@ impl RunnerError {
             | RunnerError::BadBoard { .. } => FailureKind::Input,
             RunnerError::Io { .. } => FailureKind::Io,
             RunnerError::TargetUnavailable { .. } => FailureKind::Unreachable,
+            RunnerError::Power(_) | RunnerError::PowerAfterRun { .. } => FailureKind::Power,
         }
     }
 }
@@ -157,6 +171,9 @@ pub enum FailureKind {
     Input,
     /// There is nothing to run on: no debug probe, or not the one asked for.
     Unreachable,
+    /// A power meter: unreachable, refused a command, lost mid-capture, or
+    /// never saw the marker.
+    Power,
 }
 
 impl FailureKind {
@@ -169,6 +186,7 @@ impl FailureKind {
             FailureKind::Io => "io",
             FailureKind::Input => "input",
             FailureKind::Unreachable => "unreachable",
+            FailureKind::Power => "power",
         }
     }
 }

@@ -145,8 +145,8 @@ mod tests {
         let board = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/boards/sim-m4.toml");
         std::fs::copy(board, dir.join("boards/sim-m4.toml")).unwrap();
         let text = format!(
-            "[board]\nname = \"sim-m4\"\n[target]\nkind = \"sim\"\n[power]\nkind = \"sim\"\nsupply-mv = 1800\n\
-             run-current-ma = 10.0\nsleep-current-ma = 0.01\n[[case]]\nname = \"m\"\nworkload = \"model\"\n\
+            "[board]\nname = \"sim-m4\"\n[target]\nkind = \"sim\"\n[power]\nkind = \"model\"\n\
+             [[case]]\nname = \"m\"\nworkload = \"model\"\n\
              model = \"{model_dir}/m.tbm\"\n"
         );
         std::fs::write(dir.join("run.toml"), text).unwrap();

@@ -14,19 +14,20 @@ mod events;
 pub mod fake;
 mod fingerprint;
 pub mod folder;
+pub mod power;
 pub mod preflight;
 mod provenance;
 pub mod results;
 pub mod seams;
 mod session;
 pub mod toolchain;
+mod trace;
 pub mod workload;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use tinybench_config::{CaseConfig, RunConfig};
-use tinybench_power::PowerMeter;
 use tinybench_proto::RunStatus;
 use tinybench_target::{BudgetSource, RunBudget, StopFlag, TargetOutput};
 
@@ -55,19 +56,19 @@ pub struct RunOptions {
 pub struct Runner {
     pub builder: Box<dyn FirmwareBuilder>,
     pub targets: Box<dyn TargetFactory>,
-    pub meter: Box<dyn PowerMeter>,
+    pub meters: power::Meters,
 }
 
 impl Runner {
     /// Cargo in this checkout's firmware workspace, `targets` (the backend
-    /// `[target]` names: [`SimTargets`] for `kind = "sim"`), and the
-    /// `[power]` meter.
-    pub fn new(config: &RunConfig, targets: Box<dyn TargetFactory>) -> Result<Runner, RunnerError> {
-        Ok(Runner {
-            builder: Box::new(CargoBuilder::locate()?),
-            targets,
-            meter: tinybench_power::meter_for(&config.power),
-        })
+    /// `[target]` names: [`SimTargets`] for `kind = "sim"`), and `meters`
+    /// (what opens the instruments `[power]` names; the modeled current
+    /// needs none).
+    pub fn new(
+        targets: Box<dyn TargetFactory>,
+        meters: Box<dyn tinybench_power::MeterFactory>,
+    ) -> Result<Runner, RunnerError> {
+        Ok(Runner { builder: Box::new(CargoBuilder::locate()?), targets, meters: power::Meters::new(meters) })
     }
 
     /// The checks that need no build and no run folder: the firmware
@@ -76,6 +77,7 @@ impl Runner {
     /// leaves nothing behind; `note` takes one-line notices.
     pub fn check(&mut self, config: &RunConfig, note: &mut dyn FnMut(String)) -> Result<(), RunnerError> {
         self.targets.check(config)?;
+        self.meters.check(config, self.targets.as_ref())?;
         self.builder.check(config, note)
     }
 
@@ -255,11 +257,13 @@ impl Runner {
         let mut target = self.targets.open(config)?;
         events(&BenchEvent::BuildStarted { index, case: case.name.clone() });
         let started = Instant::now();
+        let mut build_env = workload.env.clone();
+        build_env.extend(power::build_env(config, case));
         let elf_path = self.builder.build(&BuildRequest {
             board: &config.board,
             case,
             run: &config.run,
-            workload_env: &workload.env,
+            workload_env: &build_env,
             case_dir,
             stop: &budget.stop,
         })?;
@@ -280,6 +284,7 @@ impl Runner {
         events(&BenchEvent::CaseStarted { index, case: case.name.clone(), target: target.describe() });
 
         let log_path = case_dir.join("firmware.log");
+        power::arm(&mut self.meters, config, case, workload.macs, workload.layer_marks)?;
         let session = run_firmware(target.as_mut(), &image.bytes, budget, index, events);
         let log_text = session.log.join("\n") + "\n";
         std::fs::write(&log_path, log_text).map_err(|e| RunnerError::io(&log_path, e))?;
@@ -339,6 +344,19 @@ impl Runner {
         if output_checksum != expected_checksum {
             return Err(RunnerError::ChecksumMismatch { firmware: output_checksum, host: expected_checksum });
         }
+        let setup = collected.power.unwrap_or_default();
+        if power::measured(config, case) && config.power.per_layer && setup.layer_marks != workload.layer_marks {
+            return Err(RunnerError::Protocol(format!(
+                "the firmware marked {} layer boundaries, the model has {}",
+                setup.layer_marks, workload.layer_marks
+            )));
+        }
+        let measured = power::measure(&mut self.meters, config, case, target.as_mut(), &collected, case_dir);
+        let (energy, power_error) = match measured {
+            Ok(energy) => (energy, None),
+            Err(RunnerError::Power(e)) => (None, Some(e)),
+            Err(e) => return Err(e),
+        };
         let result = results::assemble(results::Inputs {
             config,
             case,
@@ -346,7 +364,7 @@ impl Runner {
             workload: &workload,
             image: &image,
             expected_checksum,
-            meter: self.meter.as_mut(),
+            energy,
             provenance: Provenance {
                 tinybench_version: env!("CARGO_PKG_VERSION").to_owned(),
                 git_revision: identity.git_revision.clone(),
@@ -366,6 +384,12 @@ impl Runner {
                 timestamp: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             },
         });
+        if let Some(source) = power_error {
+            let kept = case_dir.join("result-without-energy.json");
+            let json = serde_json::to_string_pretty(&result).map_err(|e| RunnerError::io(&kept, e.into()))? + "\n";
+            write_atomically(&kept, json.as_bytes()).map_err(|e| RunnerError::io(&kept, e))?;
+            return Err(RunnerError::PowerAfterRun { source, kept });
+        }
         // Written at once and whole: `--resume` trusts a result.json it finds.
         let json_path = case_dir.join("result.json");
         let json = serde_json::to_string_pretty(&result).map_err(|e| RunnerError::io(&json_path, e.into()))? + "\n";

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use tinybench_power::EnergyReading;
+use tinybench_power::{CaseEnergy, WindowMethod};
 
 use crate::elf::StaticMemory;
 
@@ -87,6 +87,11 @@ pub struct LayerResult {
     /// Median over the timed inferences.
     pub cycles_median: f64,
     pub macs_per_cycle: f64,
+    /// Median energy of the layer less the idle baseline (none without a
+    /// meter, or for a layer fused into the next).
+    pub energy_uj: Option<f64>,
+    /// How its window was found.
+    pub energy_method: Option<WindowMethod>,
 }
 
 /// Accuracy of a model case on its labeled test set.
@@ -120,10 +125,10 @@ pub struct CaseResult {
     pub latency_us: Spread,
     /// MACs per cycle at the median.
     pub macs_per_cycle: f64,
-    /// Energy of one inference at the median latency.
-    pub energy: EnergyReading,
-    /// How the energy figure was obtained, in words.
-    pub energy_source: String,
+    /// The meter that measured it (`[power]`'s name for it).
+    pub meter: String,
+    /// Energy per inference and per layer; none when the meter is `none`.
+    pub energy: Option<CaseEnergy>,
     pub memory: MemoryUsage,
     /// Bytes of weights (model or conv filter + bias).
     pub weight_bytes: u64,
@@ -226,24 +231,18 @@ pub(crate) struct Inputs<'a> {
     pub workload: &'a crate::workload::PreparedWorkload,
     pub image: &'a crate::FirmwareImage,
     pub expected_checksum: u32,
-    pub meter: &'a mut dyn tinybench_power::PowerMeter,
+    pub energy: Option<CaseEnergy>,
     pub provenance: Provenance,
 }
 
 /// Computes a case's figures from the firmware's raw report. Call only for a
 /// complete report (`Collector::complete`).
 pub(crate) fn assemble(inputs: Inputs<'_>) -> CaseResult {
-    let Inputs { config, case, collected, workload, image, expected_checksum, meter, provenance } = inputs;
+    let Inputs { config, case, collected, workload, image, expected_checksum, energy, provenance } = inputs;
     let samples: Vec<f64> = collected.samples.iter().map(|&c| f64::from(c)).collect();
     let cycles = Spread::of(&samples).unwrap_or(Spread { min: 0.0, median: 0.0, max: 0.0 });
     let us_per_cycle = 1e6 / config.board.clock_hz as f64;
     let latency_us = cycles.scaled(us_per_cycle);
-    let median = std::time::Duration::from_secs_f64(latency_us.median / 1e6);
-    let energy = meter.energy(std::time::Duration::ZERO, median).unwrap_or(EnergyReading {
-        energy_uj: f64::NAN,
-        average_power_mw: f64::NAN,
-        provenance: meter.provenance(),
-    });
     let output_checksum = collected.output_checksum.unwrap_or_default();
     let layers = workload
         .layers
@@ -252,7 +251,10 @@ pub(crate) fn assemble(inputs: Inputs<'_>) -> CaseResult {
             let per_iteration: Vec<f64> =
                 collected.layer_samples.iter().filter_map(|row| row.get(l.index)).map(|&c| f64::from(c)).collect();
             let cycles_median = Spread::of(&per_iteration).map_or(0.0, |s| s.median);
+            let layer_energy = energy.as_ref().and_then(|e| e.layers.iter().find(|le| le.index == l.index));
             LayerResult {
+                energy_uj: layer_energy.map(|le| le.energy_uj),
+                energy_method: layer_energy.map(|le| le.method),
                 index: l.index,
                 op: l.op.clone(),
                 output_shape: l.output_shape.clone(),
@@ -276,8 +278,8 @@ pub(crate) fn assemble(inputs: Inputs<'_>) -> CaseResult {
         cycles,
         latency_us,
         macs_per_cycle: if cycles.median > 0.0 { f64::from(collected.macs) / cycles.median } else { 0.0 },
+        meter: case.power.clone(),
         energy,
-        energy_source: meter.describe(),
         memory: MemoryUsage {
             sections: image.memory,
             flash_bytes: image.memory.flash_bytes(),

@@ -65,6 +65,12 @@ pub trait TargetFactory {
     /// What the run's targets are, for progress lines.
     fn describe(&self, config: &RunConfig) -> String;
 
+    /// Whether its targets record the simulator's counters, from which the
+    /// modeled current (and an instrument simulator's input) is made.
+    fn records_counters(&self) -> bool {
+        false
+    }
+
     /// A target for one case, ready for `load`. Called before the case's
     /// firmware is built: `TargetUnavailable` here (a probe unplugged since
     /// the last case) ends the run, the cases left marked not run.
@@ -84,7 +90,16 @@ impl TargetFactory for SimTargets {
         format!("{} (simulator)", config.board.id)
     }
 
+    fn records_counters(&self) -> bool {
+        true
+    }
+
     fn open(&mut self, config: &RunConfig) -> Result<Box<dyn BenchTarget>, RunnerError> {
-        Ok(Box::new(SimTarget::new(&config.board)?))
+        let mut target = SimTarget::new(&config.board)?;
+        if crate::power::needs_counter_trace(config) {
+            let interval_cycles = (config.power.sample_us * 1e-6 * config.board.clock_hz as f64).round() as u64;
+            target.record_power(config.board.clock_hz, interval_cycles);
+        }
+        Ok(Box::new(target))
     }
 }

@@ -144,8 +144,9 @@ mod tests {
         let stream = frames(&[
             Message::Hello { board: "fake", core_clock_hz: 1_000_000, case_count: 1 },
             Message::CaseStart { case: 0, name: "c", warmup: 0, iterations: 2, macs: 10, output_len: 4 },
-            Message::Sample { case: 0, iteration: 0, cycles: 100 },
-            Message::Sample { case: 0, iteration: 1, cycles: 102 },
+            Message::PowerSetup { case: 0, marker_write_cycles: 1, idle_ms: 0, layer_marks: 0 },
+            Message::Sample { case: 0, iteration: 0, cycles: 100, start_cycles: 10 },
+            Message::Sample { case: 0, iteration: 1, cycles: 102, start_cycles: 200 },
             Message::CaseEnd { case: 0, output_checksum: 5 },
             Message::Memory { stack_peak_bytes: 64, stack_size_bytes: 1024 },
             Message::Done { status: RunStatus::Ok },

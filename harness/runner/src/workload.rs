@@ -34,6 +34,11 @@ pub struct PreparedWorkload {
     pub description: String,
     /// Per-layer facts (model workloads; empty for the single conv).
     pub layers: Vec<LayerInfo>,
+    /// Multiply-accumulates of one inference.
+    pub macs: u64,
+    /// Layer boundaries the firmware marks with per-layer marks: groups of
+    /// the case's kernel set, less one (a fused group is one).
+    pub layer_marks: u16,
     /// Weights and activation arena of a model, in bytes.
     pub weight_bytes: u64,
     pub arena_bytes: u64,
@@ -79,6 +84,8 @@ pub fn prepare(case: &CaseConfig, board: &Board, case_dir: &Path) -> Result<Prep
                 expected_output: conv_output(case.seed, h, w, c, o),
                 description: format!("{h}x{w}x{c}:{o}"),
                 layers: Vec::new(),
+                macs: (h * w * o * 9 * c) as u64,
+                layer_marks: 0,
                 weight_bytes,
                 arena_bytes: (h * w * c + h * w * o) as u64,
                 eval: None,
@@ -168,6 +175,14 @@ fn prepare_model(
     let expected_output = interpreter.run(Kernels::Reference, &input_bytes).map_err(|e| model_error(e.to_string()))?;
 
     let rows = tinybench_model::report::rows(&model).map_err(|e| model_error(e.to_string()))?;
+    // As `tbm::run` walks the model for this kernel set: one mark after each group but the last.
+    let mut groups = 0u16;
+    let mut index = 0;
+    while index < model.layer_count() {
+        let fuses = case.kernels == tinybench_config::KernelSet::Fused;
+        index = if fuses { model.group_end(index).map_err(|e| model_error(format!("{e:?}")))? } else { index } + 1;
+        groups += 1;
+    }
     let quantization = quantization(&model).map_err(|e| model_error(format!("{e:?}")))?;
     let layers: Vec<LayerInfo> = rows
         .iter()
@@ -214,7 +229,9 @@ fn prepare_model(
         description: path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned()),
         weight_bytes: layers.iter().map(|l| l.weight_bytes).sum(),
         arena_bytes: model.arena_bytes() as u64,
+        macs: layers.iter().map(|l| l.macs).sum(),
         layers,
+        layer_marks: groups.saturating_sub(1),
         eval,
         quantization,
         memory_needs,

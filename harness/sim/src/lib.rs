@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 
 pub use elf::symbols as elf_symbols;
 pub use error::{Location, SimError};
-pub use power::{Counters, MarkerPin, PowerEvent};
+pub use power::{CounterTrace, Counters, MarkerPin, PowerEvent, TraceRecorder};
 pub use profile::{FunctionCost, Profile};
 pub use symbols::Symbols;
 pub use timing::{CycleModel, TimingCtx};

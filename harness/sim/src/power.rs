@@ -212,3 +212,76 @@ impl Simulator {
         }
     }
 }
+
+/// Counters sampled through a run, with its events: what a current model
+/// turns into a trace.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CounterTrace {
+    pub clock_hz: u64,
+    /// Samples at (about) every `interval_cycles`, in order.
+    pub samples: Vec<Counters>,
+    /// Marker edges and sleep spans, in order.
+    pub events: Vec<PowerEvent>,
+}
+
+/// Samples the counters every `interval_cycles` of simulated time while
+/// [`Simulator::run_recording`] runs.
+#[derive(Debug, Clone)]
+pub struct TraceRecorder {
+    interval_cycles: u64,
+    next: u64,
+    trace: CounterTrace,
+}
+
+impl TraceRecorder {
+    pub fn new(clock_hz: u64, interval_cycles: u64) -> TraceRecorder {
+        TraceRecorder {
+            interval_cycles: interval_cycles.max(1),
+            next: 0,
+            trace: CounterTrace { clock_hz, ..CounterTrace::default() },
+        }
+    }
+
+    /// The trace so far; recording starts again from empty.
+    pub fn take(&mut self) -> CounterTrace {
+        let clock_hz = self.trace.clock_hz;
+        std::mem::replace(&mut self.trace, CounterTrace { clock_hz, ..CounterTrace::default() })
+    }
+
+    fn sample(&mut self, sim: &mut Simulator) {
+        self.trace.events.extend(sim.take_power_events());
+        let now = sim.counters();
+        self.trace.samples.push(now);
+        while self.next <= now.cycles {
+            self.next += self.interval_cycles;
+        }
+    }
+}
+
+impl Simulator {
+    /// [`Simulator::run`], sampling the counters into `recorder` at its
+    /// interval (and once when it returns); turns power tracing on.
+    pub fn run_recording(
+        &mut self,
+        max_instructions: u64,
+        recorder: &mut TraceRecorder,
+    ) -> Result<crate::StopReason, SimError> {
+        self.power.tracing = true;
+        let start = self.instructions;
+        loop {
+            let left = max_instructions.saturating_sub(self.instructions - start);
+            if left == 0 {
+                recorder.sample(self);
+                return Ok(crate::StopReason::InstructionLimit);
+            }
+            let stop = self.run_until(left, recorder.next);
+            match stop {
+                Ok(crate::StopReason::CycleLimit) => recorder.sample(self),
+                other => {
+                    recorder.sample(self);
+                    return other;
+                }
+            }
+        }
+    }
+}

@@ -22,7 +22,7 @@ use std::time::Duration;
 pub use error::TargetError;
 pub use fake::{FakeStep, FakeTarget};
 pub use memory::MemoryAccess;
-pub use sim::SimTarget;
+pub use sim::{SimTarget, simulator_for};
 
 /// Limits on one firmware run.
 #[derive(Debug, Clone)]
@@ -167,6 +167,12 @@ pub trait BenchTarget {
     /// Instruction-class histogram of the last run, where the target counts
     /// instructions (the simulator does; hardware does not).
     fn instruction_histogram(&self) -> Option<Vec<(String, u64)>> {
+        None
+    }
+
+    /// The simulator's counters sampled through the last run, for a modeled
+    /// current trace, where the target records them ([`SimTarget::record_power`]).
+    fn take_counter_trace(&mut self) -> Option<tinybench_sim::CounterTrace> {
         None
     }
 }

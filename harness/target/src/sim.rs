@@ -3,8 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use tinybench_config::{Board, Core, RegionKind};
-use tinybench_sim::{CoreKind, RegionSpec, SimConfig, Simulator, StopReason};
+use tinybench_config::{Board, Core, INSTRUCTION_CLASSES, RegionKind};
+use tinybench_sim::{
+    CoreKind, CounterTrace, MarkerPin, RegionSpec, SimConfig, SimError, Simulator, StopReason, TraceRecorder,
+};
 
 use crate::rtt::Rtt;
 use crate::{BenchTarget, MemoryAccess, RunBudget, RunOutcome, TargetError, TargetOutput};
@@ -16,39 +18,80 @@ const POLL_INSTRUCTIONS: u64 = 20_000;
 /// Progress is reported at most this often.
 const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 
+/// A simulator for `board`: its core, clock and memory map, its marker pin
+/// and, where the board file models its current, the per-class weights
+/// (femtocoulombs) of that model. Every backend that simulates a board
+/// builds it here, so a firmware's marker writes work on all of them.
+pub fn simulator_for(board: &Board) -> Result<Simulator, SimError> {
+    let config = SimConfig {
+        core: match board.core {
+            Core::CortexM4 => CoreKind::CortexM4,
+            Core::CortexM7 => CoreKind::CortexM7,
+        },
+        clock_hz: board.clock_hz,
+        regions: board
+            .memory
+            .iter()
+            .map(|r| RegionSpec {
+                name: r.name.clone(),
+                start: r.start,
+                size: r.size_bytes,
+                kind: match r.kind {
+                    RegionKind::Flash => tinybench_sim::RegionKind::Flash,
+                    RegionKind::Ram => tinybench_sim::RegionKind::Ram,
+                },
+                wait_states: r.wait_states,
+            })
+            .collect(),
+    };
+    let mut sim = Simulator::new(config)?;
+    if let Some(m) = &board.marker {
+        sim.set_marker_pin(MarkerPin {
+            set_address: m.set_address,
+            set_value: m.set_value,
+            clear_address: m.clear_address,
+            clear_value: m.clear_value,
+        })?;
+    }
+    if let Some(model) = &board.power_model {
+        let mut weights = [0u64; 16];
+        for (i, class) in INSTRUCTION_CLASSES.iter().enumerate() {
+            if let Some(pc) = model.class_extra_pc.get(*class) {
+                // Femtocoulombs per instruction: integers keep the sum exact.
+                weights[i] = (pc * 1000.0).round() as u64;
+            }
+        }
+        sim.set_class_weights(weights);
+    }
+    Ok(sim)
+}
+
 /// Runs firmware on the built-in simulator.
 pub struct SimTarget {
     board_id: String,
     sim: Simulator,
     rtt_address: Option<u32>,
     loaded: bool,
+    /// Samples the counters for a modeled current trace (`record_power`).
+    recorder: Option<TraceRecorder>,
 }
 
 impl SimTarget {
-    /// A simulator with the board's core, clock and memory map.
+    /// A simulator with the board's core, clock, memory map and marker.
     pub fn new(board: &Board) -> Result<SimTarget, TargetError> {
-        let config = SimConfig {
-            core: match board.core {
-                Core::CortexM4 => CoreKind::CortexM4,
-                Core::CortexM7 => CoreKind::CortexM7,
-            },
-            clock_hz: board.clock_hz,
-            regions: board
-                .memory
-                .iter()
-                .map(|r| RegionSpec {
-                    name: r.name.clone(),
-                    start: r.start,
-                    size: r.size_bytes,
-                    kind: match r.kind {
-                        RegionKind::Flash => tinybench_sim::RegionKind::Flash,
-                        RegionKind::Ram => tinybench_sim::RegionKind::Ram,
-                    },
-                    wait_states: r.wait_states,
-                })
-                .collect(),
-        };
-        Ok(SimTarget { board_id: board.id.clone(), sim: Simulator::new(config)?, rtt_address: None, loaded: false })
+        Ok(SimTarget {
+            board_id: board.id.clone(),
+            sim: simulator_for(board)?,
+            rtt_address: None,
+            loaded: false,
+            recorder: None,
+        })
+    }
+
+    /// Records the counters every `interval_cycles` while running, for
+    /// [`BenchTarget::take_counter_trace`].
+    pub fn record_power(&mut self, clock_hz: u64, interval_cycles: u64) {
+        self.recorder = Some(TraceRecorder::new(clock_hz, interval_cycles));
     }
 
     /// The simulator, for callers that want its statistics or symbols.
@@ -141,7 +184,10 @@ impl BenchTarget for SimTarget {
         let mut rtt: Option<Rtt> = None;
         let mut buf = Vec::with_capacity(4096);
         loop {
-            let stop = self.sim.run(POLL_INSTRUCTIONS);
+            let stop = match &mut self.recorder {
+                Some(recorder) => self.sim.run_recording(POLL_INSTRUCTIONS, recorder),
+                None => self.sim.run(POLL_INSTRUCTIONS),
+            };
             // What the program printed before a fault is the best clue to it:
             // pass it on before the error.
             let drained = self.pass_on_output(&mut rtt, &mut buf, output);
@@ -202,5 +248,42 @@ impl BenchTarget for SimTarget {
     fn instruction_histogram(&self) -> Option<Vec<(String, u64)>> {
         let stats = self.sim.stats();
         Some(stats.histogram.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect())
+    }
+
+    fn take_counter_trace(&mut self) -> Option<CounterTrace> {
+        self.recorder.as_mut().map(TraceRecorder::take)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The power model's class names are the simulator's.
+    #[test]
+    fn the_configs_instruction_classes_are_the_simulators() {
+        assert_eq!(INSTRUCTION_CLASSES, tinybench_sim::insn::CLASS_NAMES);
+    }
+
+    /// A firmware's marker writes reach the modeled pin on every simulated board.
+    #[test]
+    fn simulated_boards_get_their_marker() {
+        for id in ["sim-m4", "sim-m7"] {
+            let board = Board::builtin(id).unwrap().unwrap();
+            let mut sim = simulator_for(&board).unwrap();
+            let m = board.marker.unwrap();
+            let flash = board.code().start;
+            let mut image = Vec::new();
+            image.extend(0x2000_1000u32.to_le_bytes()); // initial SP
+            image.extend((flash + 0x41).to_le_bytes()); // reset vector, Thumb
+            image.resize(0x40, 0);
+            image.extend([0x08, 0x60, 0x00, 0xbe]); // str r0, [r1]; bkpt #0
+            sim.write_memory(flash, &image).unwrap();
+            sim.reset().unwrap();
+            sim.set_reg(0, m.set_value);
+            sim.set_reg(1, m.set_address);
+            assert!(matches!(sim.run(10), Ok(StopReason::Breakpoint { .. })), "{id}");
+            assert!(sim.marker_high(), "{id}");
+        }
     }
 }

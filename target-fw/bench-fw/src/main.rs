@@ -10,7 +10,10 @@
 
 mod board;
 mod error;
+#[cfg(idle)]
+mod idle;
 mod kernels;
+mod marker;
 mod rtt;
 mod stack;
 mod workload;
@@ -69,6 +72,7 @@ fn main() -> ! {
 
 fn run(core: &mut cortex_m::Peripherals, board: &BoardInfo, results: &mut Results) -> Result<(), FwError> {
     enable_cycle_counter(core)?;
+    let marker_write_cycles = marker::write_cycles();
     let output: &'static mut [i8; workload::OUTPUT_LEN] =
         cortex_m::singleton!(: [i8; workload::OUTPUT_LEN] = [0; workload::OUTPUT_LEN])
             .ok_or(FwError::OutputBufferTaken)?;
@@ -103,15 +107,29 @@ fn run(core: &mut cortex_m::Peripherals, board: &BoardInfo, results: &mut Result
     // sets) gets no stamp and its cycles are reported on the group's last layer.
     let mut layer_ends = [None; workload::LAYERS];
     for _ in 0..params::WARMUP {
-        workload.run(output, &mut layer_ends)?;
+        workload.run::<false>(output, &mut layer_ends)?;
     }
     defmt::info!("warmup done");
+    // The baseline, then straight into the first timed inference: its rising
+    // marker edge ends the idle window.
+    #[cfg(idle)]
+    idle::idle(&mut core.SYST, params::IDLE_MS, board.core_clock_hz);
 
     for iteration in 0..params::ITERATIONS {
         layer_ends = [None; workload::LAYERS];
-        let (start, cycles) = timed_inference(&mut workload, output, &mut layer_ends)?;
+        let (start_cycles, cycles, layer_marks) = timed_inference(&mut workload, output, &mut layer_ends)?;
         // Outside the timed region: sending may block on a slow reader.
-        results.send(&Message::Sample { case: CASE, iteration, cycles })?;
+        if iteration == 0 {
+            // After the first inference, which counted its layer marks.
+            results.send(&Message::PowerSetup {
+                case: CASE,
+                marker_write_cycles,
+                idle_ms: params::IDLE_MS,
+                layer_marks,
+            })?;
+        }
+        results.send(&Message::Sample { case: CASE, iteration, cycles, start_cycles })?;
+        let start = start_cycles;
         let mut previous = start;
         for (layer, end) in layer_ends.iter().enumerate() {
             let cycles = match *end {
@@ -165,8 +183,8 @@ fn enable_cycle_counter(core: &mut cortex_m::Peripherals) -> Result<(), FwError>
     Ok(())
 }
 
-/// One inference between two CYCCNT reads; returns the start stamp and the
-/// cycles. The fences keep the compiler from moving memory accesses of the
+/// One inference between two CYCCNT reads; returns the start stamp, the
+/// cycles and the marker toggles at layer boundaries (per-layer marks). The fences keep the compiler from moving memory accesses of the
 /// inference across the reads. Model workloads also stamp each layer's end
 /// (a CYCCNT read per layer inside the timed region: a few cycles each).
 ///
@@ -174,33 +192,32 @@ fn enable_cycle_counter(core: &mut cortex_m::Peripherals) -> Result<(), FwError>
 /// lowered just after the second, so the two register writes lie outside
 /// the DWT window: the cycles do not include them, while the marker's high
 /// time (seen by a power instrument) covers the window plus the writes'
-/// latency to the pin. Their cost is for the power measurement to quantify.
+/// latency to the pin; `marker::write_cycles` measures a write for the host.
 /// The fences order the writes against the reads but not register-only
 /// instructions: the compiler may put the set-up of the lowering write (its
 /// address and value into registers, about 3 single-cycle moves) before the
-/// second read, inside the window, as the real-board builds do today. On the
-/// simulated boards both functions are empty and compile to nothing (the
-/// image is byte-identical to one without them).
+/// second read, inside the window. Per-layer marks, when built in, are
+/// inside the window: each layer's cycles include one marker write.
 fn timed_inference(
     workload: &mut workload::Workload,
     output: &mut [i8],
     layer_ends: &mut [Option<u32>; workload::LAYERS],
-) -> Result<(u32, u32), FwError> {
+) -> Result<(u32, u32, u16), FwError> {
     compiler_fence(Ordering::SeqCst);
-    board::marker_high();
+    marker::high();
     compiler_fence(Ordering::SeqCst);
     let start = DWT::cycle_count();
     compiler_fence(Ordering::SeqCst);
-    let result = workload.run(black_box(&mut *output), layer_ends);
+    let result = workload.run::<{ params::LAYER_MARKS }>(black_box(&mut *output), layer_ends);
     compiler_fence(Ordering::SeqCst);
     let end = DWT::cycle_count();
     compiler_fence(Ordering::SeqCst);
-    board::marker_low();
+    marker::low();
     compiler_fence(Ordering::SeqCst);
     black_box(output);
-    result?;
+    let layer_marks = result?;
     // CYCCNT wraps every 2^32 cycles (~9 s at 480 MHz); one wrap is harmless.
-    Ok((start, end.wrapping_sub(start)))
+    Ok((start, end.wrapping_sub(start), layer_marks))
 }
 
 fn as_bytes(values: &[i8]) -> &[u8] {

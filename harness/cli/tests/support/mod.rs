@@ -77,8 +77,8 @@ pub const QUICK_RUN: &str = "warmup = 0\niterations = 2";
 /// tables (their keys, one per line).
 pub fn write_run_config(dir: &Path, file_name: &str, board: &str, run: &str, cases: &[&str]) -> PathBuf {
     let mut text = format!(
-        "[board]\nfile = \"{}\"\n\n[target]\nkind = \"sim\"\n\n[power]\nkind = \"sim\"\nsupply-mv = 1800\n\
-         run-current-ma = 10.0\nsleep-current-ma = 0.01\n\n[run]\n{run}\n",
+        "[board]\nfile = \"{}\"\n\n[target]\nkind = \"sim\"\n\n[power]\nkind = \"model\"\nidle-ms = 1\n\
+         per-layer = false\nsample-us = 5\n\n[run]\n{run}\n",
         repo_root().join(format!("configs/boards/{board}.toml")).display()
     );
     for case in cases {

@@ -12,8 +12,8 @@ use tinybench_runner::{RunOptions, RunResults, Runner, RunnerError};
 pub fn config(dir: &Path, cases: &[&str]) -> RunConfig {
     let board = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/boards/sim-m4.toml");
     let mut text = format!(
-        "[board]\nfile = \"{}\"\n[target]\nkind = \"probe-rs\"\nprobe = \"sim\"\n[power]\nkind = \"sim\"\n\
-         supply-mv = 1800\nrun-current-ma = 10.0\nsleep-current-ma = 0.01\n[run]\nwarmup = 0\niterations = 2\n",
+        "[board]\nfile = \"{}\"\n[target]\nkind = \"probe-rs\"\nprobe = \"sim\"\n[power]\nkind = \"none\"\n\
+         [run]\nwarmup = 0\niterations = 2\n",
         board.display()
     );
     for name in cases {
@@ -35,6 +35,6 @@ pub fn try_run_cases_in(dir: &Path, cases: &[&str], faults: SimProbeFaults) -> R
     let config = config(dir, cases);
     let TargetKind::ProbeRs(settings) = config.target.clone() else { panic!("a probe-rs config") };
     let targets = ProbeRsTargets::new(settings).with_sim_faults(faults);
-    let mut runner = Runner::new(&config, Box::new(targets)).unwrap();
+    let mut runner = Runner::new(Box::new(targets), Box::new(tinybench_power::NoInstruments)).unwrap();
     runner.run(&config, &dir.join("out"), &RunOptions::default(), &mut |_| {})
 }

@@ -200,5 +200,5 @@ fn run_until_stops_at_the_cycle_limit_without_changing_the_run() {
     assert_eq!(sliced.counters(), whole.counters());
     assert_eq!((sliced.reg(6), sliced.pc()), (whole.reg(6), whole.pc()));
     // Without a limit, run() is unaffected by an earlier run_until.
-    assert!(matches!(sliced.run(10), Ok(_)));
+    assert!(sliced.run(10).is_ok());
 }

@@ -1,10 +1,9 @@
 //! Board bring-up: one module per board, exactly one compiled (build.rs
 //! rejects zero or several board features before rustc gets here).
 //!
-//! Each module gives `init` (clocks, caches, the marker GPIO; returns the
-//! real core clock) and `marker_high` / `marker_low`: the marker pin the
-//! firmware raises around each timed inference for power instruments, each a
-//! single register write (`#[inline(always)]`; empty on simulated boards).
+//! Each module gives `init`: clocks, caches, and the marker pin as an
+//! output (low); returns the real core clock. The marker's writes
+//! themselves are the board file's (`crate::marker`).
 
 use crate::params;
 
@@ -18,22 +17,22 @@ pub struct BoardInfo {
 #[cfg(any(feature = "board-sim-m4", feature = "board-sim-m7"))]
 mod sim;
 #[cfg(any(feature = "board-sim-m4", feature = "board-sim-m7"))]
-pub use sim::{init, marker_high, marker_low};
+pub use sim::init;
 
 #[cfg(feature = "board-nucleo-h743zi2")]
 mod nucleo_h743zi2;
 #[cfg(feature = "board-nucleo-h743zi2")]
-pub use nucleo_h743zi2::{init, marker_high, marker_low};
+pub use nucleo_h743zi2::init;
 
 #[cfg(feature = "board-nucleo-l4r5zi")]
 mod nucleo_l4r5zi;
 #[cfg(feature = "board-nucleo-l4r5zi")]
-pub use nucleo_l4r5zi::{init, marker_high, marker_low};
+pub use nucleo_l4r5zi::init;
 
 #[cfg(feature = "board-nrf52840-dk")]
 mod nrf52840_dk;
 #[cfg(feature = "board-nrf52840-dk")]
-pub use nrf52840_dk::{init, marker_high, marker_low};
+pub use nrf52840_dk::init;
 
 /// The board id and clock the board file declares.
 const fn from_board_file() -> BoardInfo {

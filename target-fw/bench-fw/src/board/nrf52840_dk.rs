@@ -36,6 +36,13 @@ const CPU_CLOCK_HZ: u32 = 64_000_000;
 /// hardware.
 const MARKER_PIN: usize = 7;
 
+// The board file's [marker] writes must drive this pin: P1 OUTSET / OUTCLR bit 7.
+#[cfg(marker)]
+const _: () = assert!(
+    crate::params::MARKER_SET_VALUE == 1 << MARKER_PIN && crate::params::MARKER_CLEAR_VALUE == 1 << MARKER_PIN,
+    "configs/boards/nrf52840-dk.toml [marker] does not drive P1.07"
+);
+
 pub fn init(_core: &mut cortex_m::Peripherals) -> BoardInfo {
     // Runs once, before anything else could have taken them.
     let device = pac::Peripherals::take().expect("device peripherals are taken only here");
@@ -55,7 +62,7 @@ pub fn init(_core: &mut cortex_m::Peripherals) -> BoardInfo {
     }
 
     // Marker: low first, then output.
-    marker_low();
+    crate::marker::low();
     device.P1.pin_cnf[MARKER_PIN].write(|w| {
         w.dir().output();
         w.input().disconnect();
@@ -66,19 +73,4 @@ pub fn init(_core: &mut cortex_m::Peripherals) -> BoardInfo {
 
     // The CPU clock cannot be read back: it is 64 MHz by design.
     super::check_clock(CPU_CLOCK_HZ)
-}
-
-/// Raises the marker: one write to P1.OUTSET (bit 7).
-#[inline(always)]
-pub fn marker_high() {
-    // SAFETY: OUTSET sets only the bits written; P1.07 is the marker,
-    // configured as an output in `init`, and nothing else drives it.
-    unsafe { (*pac::P1::ptr()).outset.write(|w| w.bits(1 << MARKER_PIN)) }
-}
-
-/// Lowers the marker: one write to P1.OUTCLR (bit 7).
-#[inline(always)]
-pub fn marker_low() {
-    // SAFETY: OUTCLR clears only the bits written; see `marker_high`.
-    unsafe { (*pac::P1::ptr()).outclr.write(|w| w.bits(1 << MARKER_PIN)) }
 }

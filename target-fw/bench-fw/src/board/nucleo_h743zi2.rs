@@ -22,6 +22,13 @@ use super::BoardInfo;
 /// the board's Arduino pin map; not verified on hardware.
 const MARKER_PIN: u32 = 9;
 
+// The board file's [marker] writes must drive this pin: GPIOE_BSRR, BS9 / BR9.
+#[cfg(marker)]
+const _: () = assert!(
+    crate::params::MARKER_SET_VALUE == 1 << MARKER_PIN && crate::params::MARKER_CLEAR_VALUE == 1 << (MARKER_PIN + 16),
+    "configs/boards/nucleo-h743zi2.toml [marker] does not drive PE9"
+);
+
 pub fn init(core: &mut cortex_m::Peripherals) -> BoardInfo {
     // Runs once, before anything else could have taken them.
     let device = pac::Peripherals::take().expect("device peripherals are taken only here");
@@ -48,19 +55,4 @@ pub fn init(core: &mut cortex_m::Peripherals) -> BoardInfo {
     // which the D-cache does not cover, so the probe still reads fresh RTT data.
     core.SCB.enable_dcache(&mut core.CPUID);
     super::check_clock(ccdr.clocks.c_ck().raw())
-}
-
-/// Raises the marker: one write to GPIOE_BSRR (set bit 9).
-#[inline(always)]
-pub fn marker_high() {
-    // SAFETY: BSRR writes are atomic set/reset of the bits written; PE9 is the
-    // marker, configured as an output in `init`, and nothing else drives it.
-    unsafe { (*pac::GPIOE::ptr()).bsrr.write(|w| w.bits(1 << MARKER_PIN)) }
-}
-
-/// Lowers the marker: one write to GPIOE_BSRR (reset bit 9).
-#[inline(always)]
-pub fn marker_low() {
-    // SAFETY: as in `marker_high`.
-    unsafe { (*pac::GPIOE::ptr()).bsrr.write(|w| w.bits(1 << (MARKER_PIN + 16))) }
 }

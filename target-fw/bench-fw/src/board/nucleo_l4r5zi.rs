@@ -30,6 +30,13 @@ use super::BoardInfo;
 /// pin map; not verified on hardware.
 const MARKER_PIN: u8 = 9;
 
+// The board file's [marker] writes must drive this pin: GPIOE_BSRR, BS9 / BR9.
+#[cfg(marker)]
+const _: () = assert!(
+    crate::params::MARKER_SET_VALUE == 1 << MARKER_PIN && crate::params::MARKER_CLEAR_VALUE == 1 << (MARKER_PIN + 16),
+    "configs/boards/nucleo-l4r5zi.toml [marker] does not drive PE9"
+);
+
 const HSI16_HZ: u32 = 16_000_000;
 /// PLLCFGR.PLLSRC value selecting HSI16.
 const PLLSRC_HSI16: u8 = 0b10;
@@ -118,7 +125,7 @@ pub fn init(_core: &mut cortex_m::Peripherals) -> BoardInfo {
     // PE9 low, then output (push-pull, low speed, no pull: reset values).
     rcc.ahb2enr().modify(|_, w| w.gpioeen().set_bit());
     let _ = rcc.ahb2enr().read();
-    marker_low();
+    crate::marker::low();
     device.GPIOE.moder().modify(|_, w| w.moder(MARKER_PIN).output());
 
     if !pwr.cr5().read().r1mode().is_boost_mode() {
@@ -158,19 +165,4 @@ fn hclk_hz(rcc: &pac::RCC) -> u32 {
         _ => u32::from(hpre - 6),
     };
     sysclk >> shift
-}
-
-/// Raises the marker: one write to GPIOE_BSRR (set bit 9).
-#[inline(always)]
-pub fn marker_high() {
-    // SAFETY: BSRR writes are atomic set/reset of the bits written; PE9 is the
-    // marker, configured as an output in `init`, and nothing else drives it.
-    unsafe { (*pac::GPIOE::ptr()).bsrr().write(|w| w.bits(1 << MARKER_PIN)) };
-}
-
-/// Lowers the marker: one write to GPIOE_BSRR (reset bit 9).
-#[inline(always)]
-pub fn marker_low() {
-    // SAFETY: as in `marker_high`.
-    unsafe { (*pac::GPIOE::ptr()).bsrr().write(|w| w.bits(1 << (MARKER_PIN + 16))) };
 }

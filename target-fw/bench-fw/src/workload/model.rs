@@ -57,16 +57,31 @@ impl Workload {
         Ok(Workload { model, arena: &mut arena.0 })
     }
 
-    /// One inference into `output`, stamping CYCCNT after each layer.
+    /// One inference into `output`, stamping CYCCNT after each layer; with
+    /// `MARK_LAYERS` (per-layer marks built in) the marker toggles at each
+    /// layer boundary after the stamp. Returns the toggles.
     #[inline(never)]
-    pub fn run(&mut self, output: &mut [i8], layer_ends: &mut [Option<u32>; LAYERS]) -> Result<(), FwError> {
+    pub fn run<const MARK_LAYERS: bool>(
+        &mut self,
+        output: &mut [i8],
+        layer_ends: &mut [Option<u32>; LAYERS],
+    ) -> Result<u16, FwError> {
         let input = as_i8(black_box(&INPUT));
+        #[cfg_attr(not(layer_marks), allow(unused_mut))]
+        let mut marks: u16 = 0;
         tbm::run::<Selected>(&self.model, self.arena, input, output, &mut |layer, _| {
             if let Some(end) = layer_ends.get_mut(layer) {
                 *end = Some(DWT::cycle_count());
             }
+            #[cfg(layer_marks)]
+            if MARK_LAYERS && layer + 1 < LAYERS {
+                marks += 1;
+                // High for the first group, then alternating.
+                crate::marker::set(marks % 2 == 0);
+            }
         })
-        .map_err(FwError::Model)
+        .map_err(FwError::Model)?;
+        Ok(marks)
     }
 }
 

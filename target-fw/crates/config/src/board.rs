@@ -64,7 +64,7 @@ impl MemoryRegion {
 }
 
 /// A validated board description.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Board {
     /// Board id; equals the file stem and the firmware feature `board-<id>`.
     pub id: String,
@@ -78,6 +78,11 @@ pub struct Board {
     /// The GPIO the firmware raises around each timed inference (e.g. `PB0`,
     /// `P0.13`), for instruments that synchronize on it.
     pub marker_pin: Option<String>,
+    /// The single register writes that set and clear the marker pin: the
+    /// firmware makes them, the simulator models them.
+    pub marker: Option<MarkerRegisters>,
+    /// Modeled current of a simulated board.
+    pub power_model: Option<PowerModel>,
     /// How the firmware sets the chip up (clock tree, voltage scaling,
     /// caches, flash wait states), reported with every result.
     pub settings: BTreeMap<String, String>,
@@ -103,6 +108,8 @@ struct RawBoard {
     probe_rs_chip: Option<String>,
     probe: Option<Spanned<String>>,
     marker_pin: Option<Spanned<String>>,
+    marker: Option<Spanned<MarkerRegisters>>,
+    power_model: Option<Spanned<RawPowerModel>>,
     #[serde(default)]
     settings: BTreeMap<String, String>,
     #[serde(default)]
@@ -110,6 +117,77 @@ struct RawBoard {
     code_region: Spanned<String>,
     data_region: Spanned<String>,
     memory: Vec<Spanned<RawMemoryRegion>>,
+}
+
+/// The marker pin's registers: writing `set-value` to `set-address` raises
+/// it, `clear-value` to `clear-address` lowers it (an STM32 `BSRR`, an nRF
+/// `OUTSET`/`OUTCLR`), each one store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct MarkerRegisters {
+    pub set_address: u32,
+    pub set_value: u32,
+    pub clear_address: u32,
+    pub clear_value: u32,
+}
+
+/// Instruction classes of the simulator, for `[power-model.class-extra-pc]`
+/// (`tinybench_sim::insn::CLASS_NAMES`; a test in tinybench-target keeps
+/// them equal).
+pub const INSTRUCTION_CLASSES: [&str; 15] = [
+    "alu",
+    "mul",
+    "div",
+    "load",
+    "store",
+    "ldm_stm",
+    "branch",
+    "bitops",
+    "dsp",
+    "it",
+    "system",
+    "trap",
+    "fp_mem",
+    "fp",
+    "undefined",
+];
+
+/// A simulated board's current, from what its core does (docs/power-model.md).
+/// Charge over an interval = run current per MHz × active cycles + sleep
+/// current per MHz × sleep cycles + static current × time + extra charge per
+/// instruction of each class + charge per flash line read.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct PowerModel {
+    /// The core supply the current is drawn from.
+    pub supply_mv: f64,
+    /// Current while the core runs, per MHz of core clock.
+    pub run_ua_per_mhz: f64,
+    /// Current while the core sleeps in WFI, per MHz.
+    pub sleep_ua_per_mhz: f64,
+    /// Current independent of the clock (regulator, leakage).
+    pub static_ua: f64,
+    /// Charge of each flash line read (instruction fetch or data).
+    pub flash_line_pc: f64,
+    /// Extra charge per executed instruction, by class ([`INSTRUCTION_CLASSES`]).
+    pub class_extra_pc: BTreeMap<String, f64>,
+    /// Where the numbers come from (reported with modeled figures).
+    pub source: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawPowerModel {
+    supply_mv: Spanned<f64>,
+    run_ua_per_mhz: Spanned<f64>,
+    sleep_ua_per_mhz: Spanned<f64>,
+    #[serde(default)]
+    static_ua: Option<Spanned<f64>>,
+    #[serde(default)]
+    flash_line_pc: Option<Spanned<f64>>,
+    #[serde(default)]
+    class_extra_pc: BTreeMap<String, Spanned<f64>>,
+    source: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -207,6 +285,8 @@ impl Board {
                 "e.g. marker-pin = \"PB0\", or remove the key",
             ));
         }
+        validate_marker(source, &raw)?;
+        let power_model = raw.power_model.as_ref().map(|m| validate_power_model(source, m)).transpose()?;
         Ok(Board {
             id: raw.id.into_inner(),
             description: raw.description,
@@ -215,6 +295,8 @@ impl Board {
             probe_rs_chip: raw.probe_rs_chip,
             probe,
             marker_pin: raw.marker_pin.map(Spanned::into_inner),
+            marker: raw.marker.map(Spanned::into_inner),
+            power_model,
             settings: raw.settings,
             simulated: raw.simulated,
             memory: raw
@@ -383,6 +465,112 @@ fn validate_linker_regions(source: &SourceFile, raw: &RawBoard, code: usize, dat
         ));
     }
     Ok(())
+}
+
+/// `marker-pin` and `[marker]` come together; the marker registers are
+/// words outside memory (and, on a simulated board, outside the PPB, where
+/// the simulator could not model them).
+fn validate_marker(source: &SourceFile, raw: &RawBoard) -> Result<(), ConfigError> {
+    let marker = match (&raw.marker_pin, &raw.marker) {
+        (None, None) => return Ok(()),
+        (Some(pin), None) => {
+            return Err(source.invalid(
+                pin.span(),
+                "marker-pin",
+                "a marker pin without [marker]",
+                "add [marker] with set-address, set-value, clear-address and clear-value: the register writes that \
+                 set and clear it",
+            ));
+        }
+        (None, Some(marker)) => {
+            return Err(source.invalid(
+                marker.span(),
+                "marker",
+                "[marker] without marker-pin",
+                "add marker-pin = \"<pin name>\" (e.g. \"PE9\") for reports and wiring hints",
+            ));
+        }
+        (Some(_), Some(marker)) => marker,
+    };
+    let m = marker.get_ref();
+    for (key, address, value) in
+        [("set-address", m.set_address, m.set_value), ("clear-address", m.clear_address, m.clear_value)]
+    {
+        let in_memory = raw.memory.iter().any(|r| {
+            let r = r.get_ref();
+            u64::from(address) >= u64::from(r.start)
+                && u64::from(address) < u64::from(r.start) + u64::from(r.size_bytes)
+        });
+        let in_ppb = (0xE000_0000..0xE010_0000).contains(&address);
+        let why = if address % 4 != 0 {
+            Some("is not word aligned")
+        } else if in_memory {
+            Some("lies in a [[memory]] region")
+        } else if in_ppb && raw.simulated {
+            Some("lies in the private peripheral bus, which the simulator reserves")
+        } else if value == 0 {
+            Some("is written with a value of 0, which changes no pin")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err(source.invalid(
+                marker.span(),
+                &format!("marker.{key}"),
+                format!("the marker register {address:#010x} {why}"),
+                "give the GPIO port's set and clear registers (e.g. GPIOE_BSRR = 0x4800_1018 on an STM32L4) and \
+                 the bit values that set and clear the pin",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Non-negative, finite numbers; classes the simulator has.
+fn validate_power_model(source: &SourceFile, raw: &Spanned<RawPowerModel>) -> Result<PowerModel, ConfigError> {
+    let m = raw.get_ref();
+    let number = |value: &Spanned<f64>, key: &str| -> Result<f64, ConfigError> {
+        let x = *value.get_ref();
+        if !x.is_finite() || x < 0.0 {
+            return Err(source.invalid(
+                value.span(),
+                &format!("power-model.{key}"),
+                format!("{x} is not a non-negative number"),
+                "give a non-negative figure in the unit its name says",
+            ));
+        }
+        Ok(x)
+    };
+    let supply_mv = number(&m.supply_mv, "supply-mv")?;
+    if supply_mv == 0.0 {
+        return Err(source.invalid(
+            m.supply_mv.span(),
+            "power-model.supply-mv",
+            "a supply of 0 mV",
+            "give the core supply voltage in mV",
+        ));
+    }
+    let mut class_extra_pc = BTreeMap::new();
+    for (class, value) in &m.class_extra_pc {
+        if !INSTRUCTION_CLASSES.contains(&class.as_str()) {
+            return Err(source.invalid(
+                value.span(),
+                &format!("power-model.class-extra-pc.{class}"),
+                format!("no instruction class \"{class}\""),
+                format!("use one of: {}", INSTRUCTION_CLASSES.join(", ")),
+            ));
+        }
+        class_extra_pc.insert(class.clone(), number(value, &format!("class-extra-pc.{class}"))?);
+    }
+    Ok(PowerModel {
+        supply_mv,
+        run_ua_per_mhz: number(&m.run_ua_per_mhz, "run-ua-per-mhz")?,
+        sleep_ua_per_mhz: number(&m.sleep_ua_per_mhz, "sleep-ua-per-mhz")?,
+        static_ua: m.static_ua.as_ref().map(|v| number(v, "static-ua")).transpose()?.unwrap_or(0.0),
+        flash_line_pc: m.flash_line_pc.as_ref().map(|v| number(v, "flash-line-pc")).transpose()?.unwrap_or(0.0),
+        class_extra_pc,
+        source: m.source.clone(),
+    })
 }
 
 /// The Cortex-M7's data tightly coupled memory: fixed by the core.

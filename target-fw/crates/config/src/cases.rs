@@ -114,6 +114,8 @@ case_keys! {
     accuracy_labels "accuracy-labels": String,
     /// How many test samples the target also runs (default 20; 0: host only).
     target_accuracy_samples "target-accuracy-samples": u32,
+    /// The meter measuring the case (a `[power.meter.<name>]`).
+    power "power": String,
 }
 
 /// Keys whose values are file paths: their label is the file stem.

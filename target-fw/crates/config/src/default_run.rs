@@ -15,8 +15,13 @@ mod tests {
 
     #[test]
     fn default_config_is_valid() {
-        // The fixture's folder has boards/sim-m4.toml.
-        let cfg = Fixture::new().load(DEFAULT_RUN_CONFIG).unwrap_or_else(|e| panic!("{e}"));
+        // The shipped sim-m4 board: it has the [power-model] kind = "model" reads.
+        let fixture = Fixture::new();
+        let board = include_str!("../../../../configs/boards/sim-m4.toml");
+        std::fs::write(fixture.dir.path().join("boards/sim-m4.toml"), board).unwrap();
+        let cfg = fixture.load(DEFAULT_RUN_CONFIG).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cfg.power.meters.get("model"), Some(&crate::MeterConfig::Model));
+        assert_eq!((cfg.power.idle_ms, cfg.power.per_layer, cfg.power.sample_us), (20, false, 5.0));
         let names: Vec<_> = cfg.cases.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["conv3x3", "conv-16x16x8-reference", "conv-8x8x4-simd", "conv-16x16x8-simd"]);
         // The values it shows are the defaults.

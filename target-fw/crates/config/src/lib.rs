@@ -24,12 +24,13 @@ mod probe;
 mod run;
 mod source;
 
-pub use board::{Board, Core, MemoryRegion, RegionKind};
+pub use board::{Board, Core, INSTRUCTION_CLASSES, MarkerRegisters, MemoryRegion, PowerModel, RegionKind};
 pub use default_run::DEFAULT_RUN_CONFIG;
 pub use error::ConfigError;
 pub use probe::ProbeSelector;
 pub use run::{
-    AccuracyConfig, CaseConfig, KernelSet, PowerConfig, ProbeChoice, ProbeRsSettings, ReportSettings, RunConfig,
-    RunSettings, SelfTest, SimPowerConfig, TargetKind, WeightFormat, Workload,
+    AccuracyConfig, CaseConfig, Ina219Settings, KernelSet, MeterConfig, N6705bSettings, PowerConfig, Ppk2Mode,
+    Ppk2Settings, ProbeChoice, ProbeRsSettings, ReportSettings, RunConfig, RunSettings, SelfTest, SimulatedFault,
+    TargetKind, WeightFormat, Workload,
 };
 pub use source::SourceFile;

@@ -7,6 +7,7 @@
 //! validated here. [`RunConfig::cases`] is the expanded list: the runner
 //! never sees a matrix.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -68,20 +69,129 @@ pub enum ProbeChoice {
 /// Highest SWD clock accepted, kHz: probes top out around 50 MHz.
 const MAX_SPEED_KHZ: u32 = 100_000;
 
-/// Where energy figures come from.
+/// Where energy figures come from (`[power]`), and what the firmware does
+/// to be measured: a marker pin high during each timed inference, an idle
+/// wait before the first for the baseline.
 #[derive(Debug, Clone, PartialEq)]
-pub enum PowerConfig {
-    /// A modeled supply: constant run and sleep currents. Figures derived from
-    /// it are labeled *modeled*, never *measured*.
-    Sim(SimPowerConfig),
+pub struct PowerConfig {
+    /// The meters by name; each case uses the one its `power` key names (by
+    /// default the only one).
+    pub meters: BTreeMap<String, MeterConfig>,
+    /// The firmware idles (WFI) this long before the first timed inference:
+    /// the baseline subtracted from each inference's energy.
+    pub idle_ms: u32,
+    /// The marker also toggles at each layer boundary (energy per layer
+    /// from the edges where the meter records them).
+    pub per_layer: bool,
+    /// Sample interval of the simulator's modeled current trace.
+    pub sample_us: f64,
+    /// Instruments are replaced by their simulators, measuring the simulated
+    /// board's modeled current through the instrument's real protocol.
+    pub simulate: bool,
+    /// With `simulate`: a deliberate instrument fault, to check how a run
+    /// handles one (as a case's `self-test` does for the firmware).
+    pub simulate_fault: Option<SimulatedFault>,
 }
 
-/// Parameters of the modeled supply.
+/// A fault the instrument simulators inject on request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SimulatedFault {
+    /// The marker never reaches the instrument (a wire not connected).
+    NoMarker,
+    /// The N6705B refuses its first configuration command (an SCPI error).
+    ScpiError,
+    /// The instrument's connection is lost mid-capture (a cable pulled).
+    Disconnect,
+}
+
+/// Idle baseline by default, milliseconds: long enough for a few samples of
+/// any supported meter.
+const DEFAULT_IDLE_MS: u32 = 20;
+/// Longest idle accepted, milliseconds.
+const MAX_IDLE_MS: u32 = 10_000;
+/// The modeled trace's sample interval by default, microseconds.
+const DEFAULT_SAMPLE_US: f64 = 5.0;
+
+impl PowerConfig {
+    /// The meter of `case`.
+    pub fn meter_of(&self, case: &CaseConfig) -> Option<&MeterConfig> {
+        self.meters.get(&case.power)
+    }
+}
+
+/// One meter.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SimPowerConfig {
-    pub supply_mv: f64,
-    pub run_current_ma: f64,
-    pub sleep_current_ma: f64,
+pub enum MeterConfig {
+    /// No energy figures.
+    None,
+    /// The simulator's modeled current (the board file's `[power-model]`);
+    /// figures are labeled *modeled*, never *measured*.
+    Model,
+    /// Keysight N6705B DC power analyzer over SCPI.
+    N6705b(N6705bSettings),
+    /// TI INA219 on a Linux I2C bus, the marker on a GPIO line.
+    Ina219(Ina219Settings),
+    /// Nordic Power Profiler Kit II over USB serial, the marker on D0.
+    Ppk2(Ppk2Settings),
+}
+
+impl MeterConfig {
+    /// The `kind` it was written as.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            MeterConfig::None => "none",
+            MeterConfig::Model => "model",
+            MeterConfig::N6705b(_) => "n6705b",
+            MeterConfig::Ina219(_) => "ina219",
+            MeterConfig::Ppk2(_) => "ppk2",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct N6705bSettings {
+    /// `host:port` (SCPI socket, port 5025) or a USBTMC device (`/dev/usbtmc0`);
+    /// none with `simulate = true`.
+    pub address: Option<String>,
+    /// The output channel (module) powering the board.
+    pub channel: u8,
+    /// The digital port pin the marker is wired to (a trigger input).
+    pub trigger_pin: u8,
+    /// Digitizer sample interval; none = the module's fastest.
+    pub sample_interval_us: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ina219Settings {
+    /// The Linux I2C bus device.
+    pub i2c: String,
+    /// 7-bit I2C address.
+    pub address: u8,
+    pub shunt_ohms: f64,
+    /// Largest current expected: sets the calibration and the range.
+    pub max_current_ma: f64,
+    /// `/dev/gpiochipN:LINE` the marker is wired to; none with `simulate = true`.
+    pub marker_gpio: Option<String>,
+    /// ADC resolution: 9 to 12 bits (9: 84 us conversions, 12: 532 us).
+    pub adc_bits: u8,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ppk2Settings {
+    /// Serial port (`/dev/ttyACM0`); none with `simulate = true`.
+    pub port: Option<String>,
+    pub mode: Ppk2Mode,
+    /// Source mode: the voltage the PPK2 supplies; ampere mode: the board's
+    /// supply, which the PPK2 does not measure.
+    pub supply_mv: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ppk2Mode {
+    /// The PPK2 powers the board (source meter).
+    Source,
+    /// The PPK2 measures a current path powered elsewhere (ampere meter).
+    Ampere,
 }
 
 /// How each case runs.
@@ -128,6 +238,8 @@ pub struct CaseConfig {
     pub self_test: Option<SelfTest>,
     /// Accuracy evaluation of a model workload.
     pub accuracy: Option<AccuracyConfig>,
+    /// The meter measuring it: a key of [`PowerConfig::meters`].
+    pub power: String,
 }
 
 /// A labeled test set for a model case: accuracy on all of it with the host
@@ -270,10 +382,71 @@ struct RawTarget {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawPower {
-    kind: Spanned<String>,
-    supply_mv: Option<Spanned<f64>>,
-    run_current_ma: Option<Spanned<f64>>,
-    sleep_current_ma: Option<Spanned<f64>>,
+    idle_ms: Option<Spanned<u32>>,
+    per_layer: Option<bool>,
+    sample_us: Option<Spanned<f64>>,
+    simulate: Option<bool>,
+    simulate_fault: Option<Spanned<String>>,
+    /// Several meters by name, chosen per case with `power = "<name>"`.
+    meter: Option<BTreeMap<String, Spanned<RawMeter>>>,
+    /// The flat modeled supply's keys, refused with what replaced them.
+    run_current_ma: Option<toml::Value>,
+    sleep_current_ma: Option<toml::Value>,
+    // One meter, written in `[power]` itself: RawMeter's keys (serde's
+    // flatten would lose the spans error messages point at).
+    kind: Option<Spanned<String>>,
+    address: Option<Spanned<toml::Value>>,
+    channel: Option<Spanned<u8>>,
+    trigger_pin: Option<Spanned<u8>>,
+    sample_interval_us: Option<Spanned<f64>>,
+    i2c: Option<Spanned<String>>,
+    shunt_ohms: Option<Spanned<f64>>,
+    max_current_ma: Option<Spanned<f64>>,
+    marker_gpio: Option<Spanned<String>>,
+    adc_bits: Option<Spanned<u8>>,
+    port: Option<Spanned<String>>,
+    mode: Option<Spanned<String>>,
+    supply_mv: Option<Spanned<u32>>,
+}
+
+impl RawPower {
+    /// The meter written in `[power]` itself.
+    fn single(&self) -> RawMeter {
+        RawMeter {
+            kind: self.kind.clone(),
+            address: self.address.clone(),
+            channel: self.channel.clone(),
+            trigger_pin: self.trigger_pin.clone(),
+            sample_interval_us: self.sample_interval_us.clone(),
+            i2c: self.i2c.clone(),
+            shunt_ohms: self.shunt_ohms.clone(),
+            max_current_ma: self.max_current_ma.clone(),
+            marker_gpio: self.marker_gpio.clone(),
+            adc_bits: self.adc_bits.clone(),
+            port: self.port.clone(),
+            mode: self.mode.clone(),
+            supply_mv: self.supply_mv.clone(),
+        }
+    }
+}
+
+/// A meter's keys; which apply depends on `kind`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawMeter {
+    kind: Option<Spanned<String>>,
+    address: Option<Spanned<toml::Value>>,
+    channel: Option<Spanned<u8>>,
+    trigger_pin: Option<Spanned<u8>>,
+    sample_interval_us: Option<Spanned<f64>>,
+    i2c: Option<Spanned<String>>,
+    shunt_ohms: Option<Spanned<f64>>,
+    max_current_ma: Option<Spanned<f64>>,
+    marker_gpio: Option<Spanned<String>>,
+    adc_bits: Option<Spanned<u8>>,
+    port: Option<Spanned<String>>,
+    mode: Option<Spanned<String>>,
+    supply_mv: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -307,17 +480,13 @@ const REQUIRED: &[Required] = &[
     Required {
         key: "power",
         message: "missing table [power]",
-        fix: "add [power] with kind = \"sim\" (a modeled supply), supply-mv, run-current-ma and sleep-current-ma",
+        fix: "add [power] with kind = \"model\" (the simulated board's modeled current), an instrument (\"n6705b\", \
+              \"ina219\", \"ppk2\") or \"none\"",
     },
     Required {
         key: "target.kind",
         message: "missing key kind",
         fix: "add kind = \"sim\" under [target] (the built-in simulator)",
-    },
-    Required {
-        key: "power.kind",
-        message: "missing key kind",
-        fix: "add kind = \"sim\" under [power] (a modeled supply)",
     },
     Required {
         key: "case.name",
@@ -351,10 +520,10 @@ impl RunConfig {
             board.clock_hz = *clock.get_ref();
         }
         let target = validate_target(source, &raw.target, &board)?;
-        let power = validate_power(source, &raw.power)?;
+        let power = validate_power(source, &raw.power, &board)?;
         let run = validate_run(source, &raw.run)?;
         let expanded = cases::expand(source, &raw.defaults, &raw.case, &raw.matrix)?;
-        let cases = validate_cases(source, &expanded, dir)?;
+        let cases = validate_cases(source, &expanded, dir, &power)?;
         let report = ReportSettings { out_dir: raw.report.out_dir.map(|d| dir.join(d)) };
         Ok(RunConfig {
             path: path.to_owned(),
@@ -528,43 +697,375 @@ fn simulated_board_for(core: Core) -> &'static str {
     }
 }
 
-fn validate_power(source: &SourceFile, raw: &RawPower) -> Result<PowerConfig, ConfigError> {
-    if raw.kind.get_ref() != "sim" {
-        return Err(source.invalid(
-            raw.kind.span(),
-            "power.kind",
-            format!("unknown power source \"{}\"", raw.kind.get_ref()),
-            "use kind = \"sim\" (a modeled supply); instruments arrive in a later version",
+fn validate_power(source: &SourceFile, raw: &RawPower, board: &Board) -> Result<PowerConfig, ConfigError> {
+    let simulate = raw.simulate.unwrap_or(false);
+    if simulate && !board.simulated {
+        return Err(source.invalid_here(
+            "power.simulate",
+            format!("simulate = true needs a simulated board; {} is a real one", board.id),
+            "measure the board with the instrument (simulate = false), or run on sim-m4 / sim-m7",
         ));
     }
-    let field = |value: &Option<Spanned<f64>>, key: &str, example: &str| -> Result<f64, ConfigError> {
-        let Some(v) = value else {
+    if raw.run_current_ma.is_some() || raw.sleep_current_ma.is_some() {
+        let key = if raw.run_current_ma.is_some() { "run-current-ma" } else { "sleep-current-ma" };
+        return Err(source.invalid_here(
+            &format!("power.{key}"),
+            "the flat modeled supply is gone",
+            "use kind = \"model\" without supply-mv, run-current-ma and sleep-current-ma: the modeled current comes \
+             from the board file's [power-model]",
+        ));
+    }
+    let single = raw.single();
+    let mut meters = BTreeMap::new();
+    match (&raw.meter, &single.kind) {
+        (Some(_), Some(kind)) => {
+            return Err(source.invalid(
+                kind.span(),
+                "power.kind",
+                "both a meter in [power] and named meters in [power.meter.<name>]",
+                "keep one: kind and its keys in [power] for one meter, or a [power.meter.<name>] table for each",
+            ));
+        }
+        (None, None) => {
             return Err(source.invalid_here(
                 "power",
-                format!("power.{key} is missing"),
-                format!("add {key} = {example} under [power]"),
+                "no meter",
+                "add kind = \"model\" (the simulated board's modeled current), an instrument (\"n6705b\", \
+                 \"ina219\", \"ppk2\") or \"none\" to [power]",
             ));
-        };
-        let x = *v.get_ref();
-        if !x.is_finite() || x < 0.0 {
+        }
+        (None, Some(_)) => {
+            let meter = validate_meter(source, "power", &single, board, simulate)?;
+            meters.insert(meter.kind().to_owned(), meter);
+        }
+        (Some(named), None) => {
+            if let Some(key) = single.present_keys().first() {
+                return Err(source.invalid_here(
+                    &format!("power.{key}"),
+                    format!("{key} in [power] next to named meters"),
+                    format!("move {key} into the [power.meter.<name>] table it belongs to"),
+                ));
+            }
+            if named.is_empty() {
+                return Err(source.invalid_here("power.meter", "no meters", "add a [power.meter.<name>] table"));
+            }
+            for (name, meter) in named {
+                if let Err(message) = check_case_name(name) {
+                    return Err(source.invalid(
+                        meter.span(),
+                        &format!("power.meter.{name}"),
+                        message.replace("case name", "meter name"),
+                        "name meters like cases: it appears in case names and result rows",
+                    ));
+                }
+                let table = format!("power.meter.{name}");
+                meters.insert(name.clone(), validate_meter(source, &table, meter.get_ref(), board, simulate)?);
+            }
+        }
+    }
+    let measured = meters.values().any(|m| *m != MeterConfig::None);
+    let idle_ms = match &raw.idle_ms {
+        // Nothing measures: no baseline to wait for.
+        None if !measured => 0,
+        None => DEFAULT_IDLE_MS,
+        Some(ms) if *ms.get_ref() > MAX_IDLE_MS => {
             return Err(source.invalid(
-                v.span(),
-                &format!("power.{key}"),
-                format!("{x} is not a non-negative number"),
-                format!("e.g. {key} = {example}"),
+                ms.span(),
+                "power.idle-ms",
+                format!("{} ms of idle is more than the {MAX_IDLE_MS} ms accepted", ms.get_ref()),
+                "a few tens of milliseconds give any meter enough baseline samples",
+            ));
+        }
+        Some(ms) => *ms.get_ref(),
+    };
+    let sample_us = match &raw.sample_us {
+        None => DEFAULT_SAMPLE_US,
+        Some(us) if !(1.0..=10_000.0).contains(us.get_ref()) => {
+            return Err(source.invalid(
+                us.span(),
+                "power.sample-us",
+                format!("a sample interval of {} us", us.get_ref()),
+                "use 1 to 10000 us (the modeled trace's resolution; 5 by default)",
+            ));
+        }
+        Some(us) => *us.get_ref(),
+    };
+    if measured && board.marker.is_none() {
+        return Err(source.invalid_here(
+            "power",
+            format!("{} has no marker pin, so no meter can tell the inferences apart", board.id),
+            format!("add marker-pin and [marker] to {}", board.path.display()),
+        ));
+    }
+    let simulate_fault = match &raw.simulate_fault {
+        None => None,
+        Some(fault) => {
+            let parsed = match fault.get_ref().as_str() {
+                "no-marker" => SimulatedFault::NoMarker,
+                "scpi-error" => SimulatedFault::ScpiError,
+                "disconnect" => SimulatedFault::Disconnect,
+                other => {
+                    return Err(source.invalid(
+                        fault.span(),
+                        "power.simulate-fault",
+                        format!("unknown fault \"{other}\""),
+                        "use \"no-marker\", \"scpi-error\" (n6705b) or \"disconnect\"",
+                    ));
+                }
+            };
+            let instruments = meters.values().any(is_instrument);
+            if !simulate || !instruments {
+                return Err(source.invalid(
+                    fault.span(),
+                    "power.simulate-fault",
+                    "a simulated fault needs an instrument simulator",
+                    "set simulate = true with an instrument meter (n6705b, ina219, ppk2), or remove simulate-fault",
+                ));
+            }
+            if parsed == SimulatedFault::ScpiError && !meters.values().any(|m| matches!(m, MeterConfig::N6705b(_))) {
+                return Err(source.invalid(
+                    fault.span(),
+                    "power.simulate-fault",
+                    "scpi-error is a fault of the N6705B, and no meter is one",
+                    "use \"no-marker\" or \"disconnect\", or add an n6705b meter",
+                ));
+            }
+            Some(parsed)
+        }
+    };
+    Ok(PowerConfig { meters, idle_ms, per_layer: raw.per_layer.unwrap_or(false), sample_us, simulate, simulate_fault })
+}
+
+fn is_instrument(meter: &MeterConfig) -> bool {
+    !matches!(meter, MeterConfig::None | MeterConfig::Model)
+}
+
+impl RawMeter {
+    /// The meter keys that are set (not `kind`), in file order of the struct.
+    fn present_keys(&self) -> Vec<&'static str> {
+        let mut keys = Vec::new();
+        let present = [
+            ("address", self.address.is_some()),
+            ("channel", self.channel.is_some()),
+            ("trigger-pin", self.trigger_pin.is_some()),
+            ("sample-interval-us", self.sample_interval_us.is_some()),
+            ("i2c", self.i2c.is_some()),
+            ("shunt-ohms", self.shunt_ohms.is_some()),
+            ("max-current-ma", self.max_current_ma.is_some()),
+            ("marker-gpio", self.marker_gpio.is_some()),
+            ("adc-bits", self.adc_bits.is_some()),
+            ("port", self.port.is_some()),
+            ("mode", self.mode.is_some()),
+            ("supply-mv", self.supply_mv.is_some()),
+        ];
+        for (key, set) in present {
+            if set {
+                keys.push(key);
+            }
+        }
+        keys
+    }
+}
+
+/// The keys each kind takes.
+const METER_KEYS: &[(&str, &[&str])] = &[
+    ("none", &[]),
+    ("model", &[]),
+    ("n6705b", &["address", "channel", "trigger-pin", "sample-interval-us"]),
+    ("ina219", &["i2c", "address", "shunt-ohms", "max-current-ma", "marker-gpio", "adc-bits"]),
+    ("ppk2", &["port", "mode", "supply-mv"]),
+];
+
+fn validate_meter(
+    source: &SourceFile,
+    table: &str,
+    raw: &RawMeter,
+    board: &Board,
+    simulate: bool,
+) -> Result<MeterConfig, ConfigError> {
+    let Some(kind) = &raw.kind else {
+        return Err(source.invalid_here(
+            table,
+            "a meter without kind",
+            "add kind = \"model\", \"n6705b\", \"ina219\", \"ppk2\" or \"none\"",
+        ));
+    };
+    let unknown = || {
+        let fix = if kind.get_ref() == "sim" {
+            "kind = \"sim\" is now kind = \"model\", without supply-mv, run-current-ma and sleep-current-ma: the \
+             modeled current comes from the board file's [power-model]"
+        } else {
+            "use kind = \"model\", \"n6705b\", \"ina219\", \"ppk2\" or \"none\""
+        };
+        source.invalid(
+            kind.span(),
+            &format!("{table}.kind"),
+            format!("unknown power meter \"{}\"", kind.get_ref()),
+            fix,
+        )
+    };
+    let Some((_, allowed)) = METER_KEYS.iter().find(|(k, _)| k == kind.get_ref()) else {
+        return Err(unknown());
+    };
+    if let Some(key) = raw.present_keys().into_iter().find(|k| !allowed.contains(k)) {
+        return Err(source.invalid_here(
+            &format!("{table}.{key}"),
+            format!("{key} is not a key of a {} meter", kind.get_ref()),
+            format!("its keys are: {}", if allowed.is_empty() { "none".to_owned() } else { allowed.join(", ") }),
+        ));
+    }
+    let needs = |present: bool, key: &str, example: &str| -> Result<(), ConfigError> {
+        if present || simulate {
+            return Ok(());
+        }
+        Err(source.invalid_here(
+            table,
+            format!("a {} meter needs {key}", kind.get_ref()),
+            format!(
+                "add {key} = {example} (or simulate = true to measure the simulated board through the \
+                     instrument's simulator)"
+            ),
+        ))
+    };
+    let positive = |value: &Spanned<f64>, key: &str| -> Result<f64, ConfigError> {
+        let x = *value.get_ref();
+        if !x.is_finite() || x <= 0.0 {
+            return Err(source.invalid(
+                value.span(),
+                &format!("{table}.{key}"),
+                format!("{x} is not a positive number"),
+                "give a positive figure in the unit its name says",
             ));
         }
         Ok(x)
     };
-    let supply_mv = field(&raw.supply_mv, "supply-mv", "3300")?;
-    if supply_mv == 0.0 {
-        return Err(source.invalid_here("power.supply-mv", "supply of 0 mV", "give the supply voltage in mV"));
-    }
-    Ok(PowerConfig::Sim(SimPowerConfig {
-        supply_mv,
-        run_current_ma: field(&raw.run_current_ma, "run-current-ma", "25.0")?,
-        sleep_current_ma: field(&raw.sleep_current_ma, "sleep-current-ma", "0.01")?,
-    }))
+    let string = |value: &Option<Spanned<String>>| value.as_ref().map(|v| v.get_ref().clone());
+    Ok(match kind.get_ref().as_str() {
+        "none" => MeterConfig::None,
+        "model" => {
+            if board.power_model.is_none() {
+                return Err(source.invalid(
+                    kind.span(),
+                    &format!("{table}.kind"),
+                    format!("{} has no [power-model], so there is no modeled current", board.id),
+                    if board.simulated {
+                        format!("add [power-model] to {}", board.path.display())
+                    } else {
+                        "a real board's current is measured: use an instrument kind, or \"none\"".to_owned()
+                    },
+                ));
+            }
+            MeterConfig::Model
+        }
+        "n6705b" => {
+            let address = match &raw.address {
+                None => None,
+                Some(value) => match value.get_ref() {
+                    toml::Value::String(text) if !text.is_empty() => Some(text.clone()),
+                    _ => {
+                        return Err(source.invalid(
+                            value.span(),
+                            &format!("{table}.address"),
+                            "not an address",
+                            "give address = \"192.168.1.50:5025\" (SCPI socket) or \"/dev/usbtmc0\" (USB)",
+                        ));
+                    }
+                },
+            };
+            needs(address.is_some(), "address", "\"192.168.1.50:5025\" or \"/dev/usbtmc0\"")?;
+            let channel = raw.channel.as_ref().map_or(1, |c| *c.get_ref());
+            let trigger_pin = raw.trigger_pin.as_ref().map_or(1, |p| *p.get_ref());
+            for (key, value, range) in [("channel", channel, 1..=4), ("trigger-pin", trigger_pin, 1..=7)] {
+                if !range.contains(&value) {
+                    return Err(source.invalid_here(
+                        &format!("{table}.{key}"),
+                        format!("{key} {value} does not exist"),
+                        format!("the N6705B has {key}s {} to {}", range.start(), range.end()),
+                    ));
+                }
+            }
+            let sample_interval_us =
+                raw.sample_interval_us.as_ref().map(|v| positive(v, "sample-interval-us")).transpose()?;
+            MeterConfig::N6705b(N6705bSettings { address, channel, trigger_pin, sample_interval_us })
+        }
+        "ina219" => {
+            let address = match &raw.address {
+                None => 0x40,
+                Some(value) => match value.get_ref() {
+                    toml::Value::Integer(a) if (0x40..=0x4F).contains(a) => *a as u8,
+                    _ => {
+                        return Err(source.invalid(
+                            value.span(),
+                            &format!("{table}.address"),
+                            "not an INA219 address",
+                            "the INA219's A0/A1 pins select 0x40 to 0x4F; e.g. address = 0x40",
+                        ));
+                    }
+                },
+            };
+            let shunt = raw.shunt_ohms.as_ref();
+            let max = raw.max_current_ma.as_ref();
+            let (Some(shunt), Some(max)) = (shunt, max) else {
+                return Err(source.invalid_here(
+                    table,
+                    "an ina219 meter needs shunt-ohms and max-current-ma",
+                    "add the shunt resistor (e.g. shunt-ohms = 0.1) and the largest current expected (e.g. \
+                     max-current-ma = 400): they set the calibration and the range",
+                ));
+            };
+            needs(raw.marker_gpio.is_some(), "marker-gpio", "\"/dev/gpiochip0:17\"")?;
+            let adc_bits = raw.adc_bits.as_ref().map_or(12, |b| *b.get_ref());
+            if !(9..=12).contains(&adc_bits) {
+                return Err(source.invalid_here(
+                    &format!("{table}.adc-bits"),
+                    format!("{adc_bits}-bit conversions"),
+                    "use 9 (84 us per conversion) to 12 (532 us)",
+                ));
+            }
+            MeterConfig::Ina219(Ina219Settings {
+                i2c: string(&raw.i2c).unwrap_or_else(|| "/dev/i2c-1".to_owned()),
+                address,
+                shunt_ohms: positive(shunt, "shunt-ohms")?,
+                max_current_ma: positive(max, "max-current-ma")?,
+                marker_gpio: string(&raw.marker_gpio),
+                adc_bits,
+            })
+        }
+        "ppk2" => {
+            needs(raw.port.is_some(), "port", "\"/dev/ttyACM0\"")?;
+            let mode = match raw.mode.as_ref().map(|m| m.get_ref().as_str()) {
+                None | Some("source") => Ppk2Mode::Source,
+                Some("ampere") => Ppk2Mode::Ampere,
+                Some(other) => {
+                    return Err(source.invalid_here(
+                        &format!("{table}.mode"),
+                        format!("unknown PPK2 mode \"{other}\""),
+                        "use mode = \"source\" (the PPK2 powers the board) or \"ampere\" (it measures a current \
+                         path)",
+                    ));
+                }
+            };
+            let Some(supply) = &raw.supply_mv else {
+                return Err(source.invalid_here(
+                    table,
+                    "a ppk2 meter needs supply-mv",
+                    "add supply-mv = 1800: the voltage the PPK2 supplies (source mode) or the board's supply \
+                     (ampere mode, where the PPK2 does not measure it)",
+                ));
+            };
+            let supply_mv = *supply.get_ref();
+            if mode == Ppk2Mode::Source && !(800..=5000).contains(&supply_mv) {
+                return Err(source.invalid(
+                    supply.span(),
+                    &format!("{table}.supply-mv"),
+                    format!("the PPK2 cannot supply {supply_mv} mV"),
+                    "its source voltage is 800 to 5000 mV",
+                ));
+            }
+            MeterConfig::Ppk2(Ppk2Settings { port: string(&raw.port), mode, supply_mv })
+        }
+        _ => return Err(unknown()),
+    })
 }
 
 fn validate_run(source: &SourceFile, raw: &RawRun) -> Result<RunSettings, ConfigError> {
@@ -589,7 +1090,12 @@ fn validate_run(source: &SourceFile, raw: &RawRun) -> Result<RunSettings, Config
     Ok(RunSettings { warmup: raw.warmup.unwrap_or(defaults.warmup), iterations, max_cycles, timeout_s })
 }
 
-fn validate_cases(source: &SourceFile, expanded: &[Expanded], dir: &Path) -> Result<Vec<CaseConfig>, ConfigError> {
+fn validate_cases(
+    source: &SourceFile,
+    expanded: &[Expanded],
+    dir: &Path,
+    power: &PowerConfig,
+) -> Result<Vec<CaseConfig>, ConfigError> {
     if expanded.is_empty() {
         return Err(source.invalid_here(
             "case",
@@ -600,7 +1106,7 @@ fn validate_cases(source: &SourceFile, expanded: &[Expanded], dir: &Path) -> Res
     let mut cases: Vec<CaseConfig> = Vec::with_capacity(expanded.len());
     let mut seen: Vec<(String, String)> = Vec::with_capacity(expanded.len());
     for case in expanded {
-        let cx = CaseCx { source, case, dir };
+        let cx = CaseCx { source, case, dir, power };
         let name = case.name.get_ref();
         if let Err(message) = check_case_name(name) {
             return Err(cx.name_error(
@@ -624,6 +1130,7 @@ struct CaseCx<'a> {
     case: &'a Expanded,
     /// The config file's folder: relative paths start here.
     dir: &'a Path,
+    power: &'a PowerConfig,
 }
 
 impl CaseCx<'_> {
@@ -730,6 +1237,29 @@ fn validate_case(cx: &CaseCx) -> Result<CaseConfig, ConfigError> {
         },
     };
     let accuracy = accuracy(cx, &workload)?;
+    let meters = &cx.power.meters;
+    let power = match &c.power {
+        Some(name) if meters.contains_key(name.get_ref()) => name.get_ref().clone(),
+        Some(name) => {
+            return Err(cx.invalid(
+                name.span(),
+                "power",
+                format!("no meter named \"{}\"", name.get_ref()),
+                format!("use one of: {}", meters.keys().cloned().collect::<Vec<_>>().join(", ")),
+            ));
+        }
+        None if meters.len() == 1 => meters.keys().next().cloned().unwrap_or_default(),
+        None => {
+            return Err(cx.missing(
+                "power",
+                "several meters and none chosen",
+                format!(
+                    "add power = \"<meter>\" to the case or to [defaults] (meters: {})",
+                    meters.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+    };
     Ok(CaseConfig {
         name: cx.case.name.get_ref().clone(),
         workload,
@@ -737,6 +1267,7 @@ fn validate_case(cx: &CaseCx) -> Result<CaseConfig, ConfigError> {
         seed: c.seed.as_ref().map_or(1, |s| *s.get_ref()),
         self_test,
         accuracy,
+        power,
     })
 }
 
@@ -983,10 +1514,10 @@ name = "sim-m4"
 kind = "sim"
 
 [power]
-kind = "sim"
-supply-mv = 1800
-run-current-ma = 12.5
-sleep-current-ma = 0.02
+# No energy figures: this fixture's board has
+# neither a marker pin nor a current model.
+kind = "none"
+per-layer = false
 
 [run]
 warmup = 1
@@ -998,6 +1529,10 @@ workload = "conv2d-3x3"
 input-shape = [8, 8, 4]
 out-channels = 8
 "#;
+
+    /// RUN's `[power]` table.
+    const POWER: &str = "[power]\n# No energy figures: this fixture's board has\n# neither a marker pin nor a current model.\n\
+                         kind = \"none\"\nper-layer = false\n";
 
     pub(crate) struct Fixture {
         pub(crate) dir: tempfile::TempDir,
@@ -1035,8 +1570,10 @@ out-channels = 8
         assert_eq!(cfg.run.iterations, 5);
         assert_eq!(cfg.run.max_cycles, RunSettings::default().max_cycles);
         assert_eq!(cfg.cases[0].workload, Workload::Conv2d3x3 { height: 8, width: 8, in_channels: 4, out_channels: 8 });
-        let PowerConfig::Sim(p) = &cfg.power;
-        assert_eq!(p.run_current_ma, 12.5);
+        assert_eq!(cfg.power.meters.keys().collect::<Vec<_>>(), ["none"]);
+        assert_eq!(cfg.power.meter_of(&cfg.cases[0]), Some(&MeterConfig::None));
+        // Nothing measures: no idle wait is built in.
+        assert_eq!(cfg.power.idle_ms, 0);
     }
 
     #[test]
@@ -1136,29 +1673,55 @@ out-channels = 8
     }
 
     #[test]
-    fn negative_current() {
-        let e = Fixture::new().error(&RUN.replace("12.5", "-1.0"));
-        assert!(e.contains("power.run-current-ma: -1 is not a non-negative number"), "{e}");
+    fn the_old_flat_supply_is_refused_with_its_replacement() {
+        let old = "kind = \"sim\"\nsupply-mv = 1800\nrun-current-ma = 12.5\nsleep-current-ma = 0.02";
+        let e = Fixture::new().error(&RUN.replace("kind = \"none\"\nper-layer = false", old));
+        assert!(e.contains("power.run-current-ma: the flat modeled supply is gone; use kind = \"model\""), "{e}");
+        let e = Fixture::new().error(&RUN.replace("kind = \"none\"", "kind = \"sim\""));
+        assert!(e.contains("power.kind: unknown power meter \"sim\"; kind = \"sim\" is now kind = \"model\""), "{e}");
     }
 
     #[test]
-    fn missing_power_key() {
-        let e = Fixture::new().error(&RUN.replace("supply-mv = 1800\n", ""));
-        assert!(e.contains("power: power.supply-mv is missing; add supply-mv = 3300 under [power]"), "{e}");
+    fn an_instrument_names_the_keys_it_needs() {
+        let e = Fixture::new().error(&RUN.replace("kind = \"none\"", "kind = \"ppk2\"\nport = \"/dev/ttyACM0\""));
+        assert!(e.contains("power: a ppk2 meter needs supply-mv; add supply-mv = 1800"), "{e}");
+        let e = Fixture::new().error(&RUN.replace("kind = \"none\"", "kind = \"n6705b\"\nshunt-ohms = 0.1"));
+        assert!(e.contains("power.shunt-ohms: shunt-ohms is not a key of a n6705b meter"), "{e}");
+        let e = Fixture::new().error(&RUN.replace("kind = \"none\"", "kind = \"n6705b\""));
+        assert!(e.contains("a n6705b meter needs address; add address = \"192.168.1.50:5025\""), "{e}");
+    }
+
+    #[test]
+    fn a_meter_needs_the_boards_marker_and_model() {
+        // The fixture's board has neither [marker] nor [power-model].
+        let e = Fixture::new().error(&RUN.replace("kind = \"none\"", "kind = \"model\""));
+        assert!(
+            e.contains("power.kind: sim-m4 has no [power-model], so there is no modeled current; add [power-model] to"),
+            "{e}"
+        );
+        let ppk2 = "kind = \"ppk2\"\nport = \"/dev/ttyACM0\"\nsupply-mv = 1800";
+        let e = Fixture::new().error(&RUN.replace("kind = \"none\"", ppk2));
+        assert!(e.contains("power: sim-m4 has no marker pin, so no meter can tell the inferences apart"), "{e}");
+    }
+
+    #[test]
+    fn named_meters_are_chosen_per_case() {
+        let named = "[power.meter.off]\nkind = \"none\"\n[power.meter.also-off]\nkind = \"none\"";
+        let text = RUN.replace(POWER, named);
+        let e = Fixture::new().error(&text);
+        assert!(e.contains("add power = \"<meter>\" to the case or to [defaults] (meters: also-off, off)"), "{e}");
+        let cfg = Fixture::new().load(&format!("{text}power = \"also-off\"\n")).unwrap();
+        assert_eq!(cfg.cases[0].power, "also-off");
+        let e = Fixture::new().error(&format!("{text}power = \"of\"\n"));
+        assert!(e.contains("case.power"), "{e}");
     }
 
     #[test]
     fn missing_table_is_named() {
-        let power = "[power]\nkind = \"sim\"\nsupply-mv = 1800\nrun-current-ma = 12.5\nsleep-current-ma = 0.02\n";
-        let no_power = RUN.replace(power, "");
+        let no_power = RUN.replace(POWER, "");
         assert_ne!(no_power, RUN);
         let e = Fixture::new().error(&no_power);
-        assert!(
-            e.starts_with(
-                "DIR/run.toml: power: missing table [power]; add [power] with kind = \"sim\" (a modeled supply)"
-            ),
-            "{e}"
-        );
+        assert!(e.starts_with("DIR/run.toml: power: missing table [power]; add [power] with kind = \"model\""), "{e}");
     }
 
     #[test]

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 /// Version of this protocol. Bump it on any change to [`Message`] or to the
 /// framing; the host refuses frames of another version.
-pub const PROTO_VERSION: u16 = 3;
+pub const PROTO_VERSION: u16 = 4;
 
 /// Name of the `u16` static the firmware exports with [`PROTO_VERSION`], so the
 /// host can check an ELF before running it.
@@ -70,6 +70,9 @@ pub enum Message<'a> {
         iteration: u32,
         /// DWT CYCCNT difference around the inference.
         cycles: u32,
+        /// DWT CYCCNT when it started: where each inference lies after the
+        /// first, for a meter that only saw the first marker edge.
+        start_cycles: u32,
     },
     /// The case finished; checksum of the output of its last inference.
     CaseEnd {
@@ -101,6 +104,18 @@ pub enum Message<'a> {
         offset: u32,
         #[serde(borrow)]
         bytes: &'a [u8],
+    },
+    /// How the firmware helps power measurement, once after `CaseStart` and
+    /// before the first `Sample`.
+    PowerSetup {
+        case: u16,
+        /// Cycles of one marker register write, measured at start-up.
+        marker_write_cycles: u32,
+        /// Low-power wait before the first timed inference, ms; it ends at
+        /// that inference's rising marker edge.
+        idle_ms: u32,
+        /// Marker toggles inside each timed inference (0: per-layer marks off).
+        layer_marks: u16,
     },
 }
 
@@ -182,13 +197,14 @@ mod host {
     pub enum OwnedMessage {
         Hello { board: String, core_clock_hz: u32, case_count: u16 },
         CaseStart { case: u16, name: String, warmup: u32, iterations: u32, macs: u32, output_len: u32 },
-        Sample { case: u16, iteration: u32, cycles: u32 },
+        Sample { case: u16, iteration: u32, cycles: u32, start_cycles: u32 },
         CaseEnd { case: u16, output_checksum: u32 },
         Memory { stack_peak_bytes: u32, stack_size_bytes: u32 },
         Done { status: super::RunStatus },
         LayerSample { case: u16, iteration: u32, layer: u16, cycles: u32 },
         OutputChunk { case: u16, offset: u32, bytes: Vec<u8> },
         EvalOutput { case: u16, sample: u32, offset: u32, bytes: Vec<u8> },
+        PowerSetup { case: u16, marker_write_cycles: u32, idle_ms: u32, layer_marks: u16 },
     }
 
     impl From<&Message<'_>> for OwnedMessage {
@@ -200,7 +216,9 @@ mod host {
                 Message::CaseStart { case, name, warmup, iterations, macs, output_len } => {
                     OwnedMessage::CaseStart { case, name: name.to_owned(), warmup, iterations, macs, output_len }
                 }
-                Message::Sample { case, iteration, cycles } => OwnedMessage::Sample { case, iteration, cycles },
+                Message::Sample { case, iteration, cycles, start_cycles } => {
+                    OwnedMessage::Sample { case, iteration, cycles, start_cycles }
+                }
                 Message::CaseEnd { case, output_checksum } => OwnedMessage::CaseEnd { case, output_checksum },
                 Message::Memory { stack_peak_bytes, stack_size_bytes } => {
                     OwnedMessage::Memory { stack_peak_bytes, stack_size_bytes }
@@ -214,6 +232,9 @@ mod host {
                 }
                 Message::EvalOutput { case, sample, offset, bytes } => {
                     OwnedMessage::EvalOutput { case, sample, offset, bytes: bytes.to_vec() }
+                }
+                Message::PowerSetup { case, marker_write_cycles, idle_ms, layer_marks } => {
+                    OwnedMessage::PowerSetup { case, marker_write_cycles, idle_ms, layer_marks }
                 }
             }
         }
@@ -312,17 +333,37 @@ mod tests {
     #[test]
     fn sample_frame_bytes_match_the_spec() {
         // The example in docs/protocol.md.
-        let bytes = frame(&Message::Sample { case: 0, iteration: 3, cycles: 1000 });
+        let bytes = frame(&Message::Sample { case: 0, iteration: 3, cycles: 1000, start_cycles: 5 });
         assert_eq!(
             bytes,
             [
                 0x03, // COBS: 2 data bytes follow, then a zero
-                0x03, // version 3 (varint)
+                0x04, // version 4 (varint)
                 0x02, // Message variant 2 = Sample
                 // (zero here) case 0
-                0x04, // COBS: 3 data bytes follow, then end of frame
+                0x05, // COBS: 4 data bytes follow, then end of frame
                 0x03, // iteration 3
                 0xE8, 0x07, // cycles 1000 as varint: 0x68 | 0x80, 1000 >> 7
+                0x05, // start_cycles 5
+                0x00, // frame delimiter
+            ]
+        );
+    }
+
+    #[test]
+    fn power_setup_frame_bytes_match_the_spec() {
+        let bytes = frame(&Message::PowerSetup { case: 0, marker_write_cycles: 2, idle_ms: 20, layer_marks: 7 });
+        assert_eq!(
+            bytes,
+            [
+                0x03, // COBS: 2 data bytes follow, then a zero
+                0x04, // version 4
+                0x09, // variant 9 = PowerSetup
+                // (zero here) case 0
+                0x04, // COBS: 3 data bytes follow, then end of frame
+                0x02, // marker_write_cycles 2
+                0x14, // idle_ms 20
+                0x07, // layer_marks 7
                 0x00, // frame delimiter
             ]
         );
@@ -335,7 +376,7 @@ mod tests {
             bytes,
             [
                 0x02, // COBS: 1 data byte follows, then a zero
-                0x03, // version 3
+                0x04, // version 4
                 // (zero here) variant 0 = Hello
                 0x0D, // COBS: 12 data bytes follow, then end of frame
                 0x06, b's', b'i', b'm', b'-', b'm', b'4', // board: length 6, UTF-8
@@ -351,7 +392,8 @@ mod tests {
         let messages = [
             Message::Hello { board: "nucleo-h743zi2", core_clock_hz: 480_000_000, case_count: 3 },
             Message::CaseStart { case: 2, name: "conv3x3", warmup: 2, iterations: 10, macs: 294_912, output_len: 4096 },
-            Message::Sample { case: 2, iteration: 9, cycles: u32::MAX },
+            Message::Sample { case: 2, iteration: 9, cycles: u32::MAX, start_cycles: 0x8000_0000 },
+            Message::PowerSetup { case: 2, marker_write_cycles: 3, idle_ms: 10_000, layer_marks: 41 },
             Message::CaseEnd { case: 2, output_checksum: 0xDEAD_BEEF },
             Message::Memory { stack_peak_bytes: 1234, stack_size_bytes: 65536 },
             Message::Done { status: RunStatus::Ok },
@@ -379,7 +421,7 @@ mod tests {
             bytes,
             [
                 0x09, // COBS: 8 data bytes follow, then end of frame
-                0x03, // version 3
+                0x04, // version 4
                 0x07, // variant 7 = OutputChunk
                 0x01, // case 1
                 0xAC, 0x02, // offset 300 as varint: 0x2C | 0x80, 300 >> 7
@@ -397,7 +439,7 @@ mod tests {
             bytes,
             [
                 0x03, // COBS: 2 data bytes follow, then a zero
-                0x03, // version 3
+                0x04, // version 4
                 0x08, // variant 8 = EvalOutput
                 // (zero here) case 0
                 0x06, // COBS: 5 data bytes follow, then end of frame
@@ -418,6 +460,12 @@ mod tests {
             Message::OutputChunk { case: u16::MAX, offset: u32::MAX, bytes: &chunk },
             Message::EvalOutput { case: u16::MAX, sample: u32::MAX, offset: u32::MAX, bytes: &chunk },
             Message::Hello { board: name, core_clock_hz: u32::MAX, case_count: u16::MAX },
+            Message::PowerSetup {
+                case: u16::MAX,
+                marker_write_cycles: u32::MAX,
+                idle_ms: u32::MAX,
+                layer_marks: u16::MAX,
+            },
             Message::CaseStart {
                 case: u16::MAX,
                 name,
@@ -436,13 +484,13 @@ mod tests {
     fn other_version_is_refused_with_a_hint() {
         // version 1, then a Done { Ok } body: COBS(01 05 00) = 03 01 05 01
         let err = decode_frame(&[0x03, 0x01, 0x05, 0x01]).unwrap_err();
-        assert_eq!(err, DecodeError::VersionMismatch { firmware: 1, host: 3 });
+        assert_eq!(err, DecodeError::VersionMismatch { firmware: 1, host: 4 });
         assert!(err.to_string().contains("rebuild the firmware"));
     }
 
     #[test]
     fn garbage_is_malformed_not_a_panic() {
-        for bad in [&[0x05, 0x01][..], &[0x02, 0x03], &[0x01], &[0x03, 0x03, 0x09], &[0xFF; 3]] {
+        for bad in [&[0x05, 0x01][..], &[0x02, 0x04], &[0x01], &[0x03, 0x04, 0x0A], &[0xFF; 3]] {
             assert!(matches!(decode_frame(bad), Err(DecodeError::Malformed { .. })), "{bad:?}");
         }
     }
