@@ -172,7 +172,8 @@ pub struct Ina219Settings {
     pub max_current_ma: f64,
     /// `/dev/gpiochipN:LINE` the marker is wired to; none with `simulate = true`.
     pub marker_gpio: Option<String>,
-    /// ADC resolution: 9 to 12 bits (9: 84 us conversions, 12: 532 us).
+    /// ADC resolution: 9 to 12 bits (9: 84 us conversions, 12: 532 us); by
+    /// default the fastest that resolves a thousandth of max-current-ma.
     pub adc_bits: u8,
 }
 
@@ -836,6 +837,15 @@ fn validate_power(source: &SourceFile, raw: &RawPower, board: &Board) -> Result<
     Ok(PowerConfig { meters, idle_ms, per_layer: raw.per_layer.unwrap_or(false), sample_us, simulate, simulate_fault })
 }
 
+/// The INA219's fastest ADC setting (9 to 12 bits: 84 to 532 us per
+/// conversion) whose current step resolves a thousandth of the range: the
+/// shunt voltage LSB is 10 uV at 12 bits and doubles with each bit less.
+fn ina219_adc_bits(shunt_ohms: f64, max_current_ma: f64) -> u8 {
+    (9..=12)
+        .find(|&bits| 10e-6 * f64::from(1u32 << (12 - bits)) / shunt_ohms <= max_current_ma * 1e-3 / 1000.0)
+        .unwrap_or(12)
+}
+
 fn is_instrument(meter: &MeterConfig) -> bool {
     !matches!(meter, MeterConfig::None | MeterConfig::Model)
 }
@@ -1014,7 +1024,9 @@ fn validate_meter(
                 ));
             };
             needs(raw.marker_gpio.is_some(), "marker-gpio", "\"/dev/gpiochip0:17\"")?;
-            let adc_bits = raw.adc_bits.as_ref().map_or(12, |b| *b.get_ref());
+            let (shunt_ohms, max_current_ma) = (positive(shunt, "shunt-ohms")?, positive(max, "max-current-ma")?);
+            let adc_bits =
+                raw.adc_bits.as_ref().map_or_else(|| ina219_adc_bits(shunt_ohms, max_current_ma), |b| *b.get_ref());
             if !(9..=12).contains(&adc_bits) {
                 return Err(source.invalid_here(
                     &format!("{table}.adc-bits"),
@@ -1025,8 +1037,8 @@ fn validate_meter(
             MeterConfig::Ina219(Ina219Settings {
                 i2c: string(&raw.i2c).unwrap_or_else(|| "/dev/i2c-1".to_owned()),
                 address,
-                shunt_ohms: positive(shunt, "shunt-ohms")?,
-                max_current_ma: positive(max, "max-current-ma")?,
+                shunt_ohms,
+                max_current_ma,
                 marker_gpio: string(&raw.marker_gpio),
                 adc_bits,
             })
@@ -1702,6 +1714,16 @@ out-channels = 8
         let ppk2 = "kind = \"ppk2\"\nport = \"/dev/ttyACM0\"\nsupply-mv = 1800";
         let e = Fixture::new().error(&RUN.replace("kind = \"none\"", ppk2));
         assert!(e.contains("power: sim-m4 has no marker pin, so no meter can tell the inferences apart"), "{e}");
+    }
+
+    #[test]
+    fn the_ina219_defaults_to_the_fastest_conversion_that_resolves_a_thousandth_of_its_range() {
+        // 0.1 ohm: 0.1 mA steps at 12 bits, 0.8 mA at 9.
+        assert_eq!(ina219_adc_bits(0.1, 800.0), 9);
+        assert_eq!(ina219_adc_bits(0.1, 400.0), 10);
+        assert_eq!(ina219_adc_bits(0.1, 200.0), 11);
+        assert_eq!(ina219_adc_bits(0.1, 100.0), 12);
+        assert_eq!(ina219_adc_bits(0.1, 10.0), 12);
     }
 
     #[test]
