@@ -29,8 +29,11 @@ def sh(*cmd):
 
 def main():
     runs = [load(folder) for folder in sys.argv[1:]]
-    rev = sh("git", "rev-parse", "--short", "HEAD")
-    dirty = " (with uncommitted changes)" if sh("git", "status", "--porcelain", "--untracked-files=no") else ""
+    # The revision the runs measured (their provenance), not this checkout's
+    # state now: the shell has already truncated the output file.
+    revisions = sorted({r["provenance"]["git_revision"] for run in runs for r in run["results"]})
+    rev = ", ".join(r.replace("+dirty", "")[:7] for r in revisions)
+    dirty = " (with uncommitted changes)" if any(r.endswith("+dirty") for r in revisions) else ""
     cpu = next((l.split(":", 1)[1].strip() for l in sh("lscpu").splitlines() if l.startswith("Model name")), "unknown")
     out = []
     p = out.append
