@@ -14,7 +14,7 @@
 
 use std::time::Instant;
 
-use tinybench_sim::{CoreKind, RegionKind, RegionSpec, SimConfig, Simulator, StopReason};
+use tinybench_sim::{CoreKind, MarkerPin, RegionKind, RegionSpec, SimConfig, Simulator, StopReason};
 
 const FLASH: u32 = 0x0800_0000;
 const RAM: u32 = 0x2000_0000;
@@ -172,6 +172,15 @@ fn main() {
                     core: CoreKind::CortexM4,
                     clock_hz: 120_000_000,
                     regions: regions(CoreKind::CortexM4),
+                })
+                .unwrap();
+                // The benchmark firmware drives the board's marker pin (configs/boards/sim-m4.toml
+                // [marker]: GPIOE_BSRR, PE9).
+                sim.set_marker_pin(MarkerPin {
+                    set_address: 0x4800_1018,
+                    set_value: 1 << 9,
+                    clear_address: 0x4800_1018,
+                    clear_value: 1 << 25,
                 })
                 .unwrap();
                 sim.load_elf(&elf).expect("load firmware");
