@@ -193,6 +193,21 @@ fn edges(capture: &Capture) -> Vec<MarkerEdge> {
     }
 }
 
+/// The time the capture's samples cover, seconds (none without samples).
+fn capture_span_s(capture: &Capture) -> Option<(f64, f64)> {
+    let n = capture.current_a.len();
+    if n == 0 {
+        return None;
+    }
+    Some(match (&capture.timebase, capture.sample_kind) {
+        (Timebase::Uniform { start_s, interval_s }, _) => (*start_s, start_s + n as f64 * interval_s),
+        (Timebase::Timestamps(t), SampleKind::Mean) => (t[0], t[n - 1]),
+        (Timebase::Timestamps(t), SampleKind::Conversion { conversion_us }) => {
+            (t[0] - f64::from(conversion_us) * 1e-6, t[n - 1])
+        }
+    })
+}
+
 /// The mean sample interval of the capture, seconds.
 fn sample_interval_s(capture: &Capture) -> f64 {
     match &capture.timebase {
@@ -209,8 +224,18 @@ pub fn analyze(capture: &Capture, timing: &CaseTiming, wiring_hint: &str) -> Res
     let marks = usize::from(timing.layer_marks);
     let per_inference_edges = 1 + marks + usize::from(marks % 2 == 0);
     let all_edges = edges(capture);
-    // The first rise is the first inference's start; nothing before it counts.
-    let first_rise = all_edges.iter().position(|e| e.high);
+    // The first inference's rise ends the idle wait: the first rise after the
+    // marker stayed low for most of it (an edge at reset, a pin settling, does
+    // not count); without an idle wait, the first rise.
+    let capture_start_s = capture_span_s(capture).map_or(f64::NEG_INFINITY, |(from, _)| from);
+    let first_rise = all_edges
+        .iter()
+        .enumerate()
+        .position(|(i, e)| {
+            let low_since = if i == 0 { capture_start_s } else { all_edges[i - 1].time_s };
+            e.high && (timing.idle_s <= 0.0 || e.time_s - low_since >= 0.9 * timing.idle_s)
+        })
+        .or_else(|| all_edges.iter().position(|e| e.high));
     let seen = first_rise.map_or(0, |i| all_edges.len() - i);
     let by_edges = !matches!(capture.marker, MarkerTrack::Trigger { .. });
     let needed = if by_edges { iterations * per_inference_edges } else { 1 };
@@ -231,6 +256,8 @@ pub fn analyze(capture: &Capture, timing: &CaseTiming, wiring_hint: &str) -> Res
     let idle_power_w = if timing.idle_s > 0.0 {
         let guard = (2.0 * dt_s).max(timing.idle_s * 0.1);
         let (from, to) = (start0 - timing.idle_s + guard, start0 - guard);
+        // Only the part the capture covers (it may start inside the wait).
+        let from = capture_span_s(capture).map_or(from, |(first, _)| from.max(first));
         let (joules, samples) = integrate(&stretches, from, to);
         (to > from && samples >= 1.0).then(|| joules / (to - from))
     } else {
@@ -244,23 +271,40 @@ pub fn analyze(capture: &Capture, timing: &CaseTiming, wiring_hint: &str) -> Res
     let layers = timing.layer_cycles.first().map_or(0, Vec::len);
     let mut layer_uj: Vec<Vec<f64>> = vec![Vec::new(); layers];
     let mut layer_samples = vec![0.0; layers];
-    let observed: Vec<usize> = (0..layers).filter(|&l| timing.layer_cycles.iter().any(|c| c[l] != 0)).collect();
+    let observed: Vec<usize> =
+        (0..layers).filter(|&l| timing.layer_cycles.iter().any(|c| c.get(l).is_some_and(|&x| x != 0))).collect();
     let layer_method = if by_edges && marks > 0 && observed.len() == marks + 1 {
         WindowMethod::MarkerEdges
     } else {
         WindowMethod::DwtOffsets
     };
-    let (start_cycles0, _) = timing.inferences.first().copied().unwrap_or((0, 0));
-    for (i, &(start_cycles, cycles)) in timing.inferences.iter().enumerate() {
+    // CYCCNT wraps every 2^32 cycles (9 s at 480 MHz): each start's offset
+    // from the first, summed from consecutive differences.
+    let mut offset_cycles = Vec::with_capacity(iterations);
+    let mut total: u64 = 0;
+    for (i, &(start, _)) in timing.inferences.iter().enumerate() {
+        if i > 0 {
+            total += u64::from(start.wrapping_sub(timing.inferences[i - 1].0));
+        }
+        offset_cycles.push(total);
+    }
+    let span = capture_span_s(capture);
+    for (i, &(_, cycles)) in timing.inferences.iter().enumerate() {
         let duration_s = f64::from(cycles) / clock;
         let (from, to, bounds) = if by_edges {
             let e = &edges[i * per_inference_edges..(i + 1) * per_inference_edges];
             let to = if marks % 2 == 0 { e[e.len() - 1].time_s } else { e[0].time_s + duration_s };
             (e[0].time_s, to, e.iter().map(|x| x.time_s).collect::<Vec<_>>())
         } else {
-            let from = start0 + f64::from(start_cycles.wrapping_sub(start_cycles0)) / clock;
+            let from = start0 + offset_cycles[i] as f64 / clock;
             (from, from + duration_s, vec![from])
         };
+        // Half a sample of slack: edges fall between samples.
+        if let Some((first, last)) = span
+            && (from < first - dt_s || to > last + dt_s)
+        {
+            return Err(PowerError::WindowNotCovered { start_us: from * 1e6, end_us: to * 1e6 });
+        }
         let (joules, samples) = integrate(&stretches, from, to);
         per_inference_uj.push((joules - baseline_w * (to - from)) * 1e6);
         power_w.push(if to > from { joules / (to - from) } else { 0.0 });
@@ -294,7 +338,7 @@ pub fn analyze(capture: &Capture, timing: &CaseTiming, wiring_hint: &str) -> Res
         Spread::of(&timing.inferences.iter().map(|&(_, c)| f64::from(c) / clock).collect::<Vec<_>>()).median;
     // Placement: half a sample at each end; resolution over the window; the
     // baseline's own resolution over the window.
-    let volts = capture.volts(0);
+    let volts = if capture.current_a.is_empty() { 0.0 } else { capture.volts(0) };
     let uncertainty_uj = (dt_s * average_power_w
         + capture.resolution_a * volts * median_duration_s * if idle_power_w.is_some() { 2.0 } else { 1.0 })
         * 1e6;
@@ -419,6 +463,42 @@ mod tests {
             err.to_string(),
             "test: saw 5 marker edges where 6 were expected; check the wiring: D0 to the marker pin"
         );
+    }
+
+    #[test]
+    fn an_edge_before_the_idle_wait_is_not_the_first_inference() {
+        let (w, timing) = waveform(false);
+        let mut levels = w.marker.clone();
+        // A pin settling at reset: high from 0.1 ms to 0.2 ms, inside the idle wait.
+        levels[10..20].fill(true);
+        let e = analyze(&capture(&w, MarkerTrack::Logic(levels)), &timing, "hint").unwrap();
+        assert!((e.energy_uj.median - 56.0).abs() < 1e-9, "{e:?}");
+        assert_eq!(e.per_inference_uj.len(), 3);
+    }
+
+    #[test]
+    fn a_capture_that_ends_inside_an_inference_is_an_error_not_a_smaller_figure() {
+        let (w, timing) = waveform(false);
+        let mut c = capture(&w, MarkerTrack::Trigger { time_s: 5e-3 });
+        // 12 ms: the third inference (11 .. 13 ms) is cut.
+        c.current_a.truncate(1200);
+        let err = analyze(&c, &timing, "hint").unwrap_err();
+        assert!(matches!(err, PowerError::WindowNotCovered { .. }), "{err}");
+    }
+
+    #[test]
+    fn dwt_offsets_survive_the_cycle_counter_wrapping_more_than_once() {
+        let (w, mut timing) = waveform(false);
+        // The same times at 1 THz: the three inferences span 8e9 cycles, so
+        // CYCCNT (32 bits) wraps between each of them.
+        timing.clock_hz = 1_000_000_000_000;
+        for (i, (start, cycles)) in timing.inferences.iter_mut().enumerate() {
+            *start = ((5_000_000_000u64 + i as u64 * 3_000_000_000) % (1 << 32)) as u32;
+            *cycles = 2_000_000_000;
+        }
+        timing.layer_cycles = vec![vec![1_000_000_000, 1_000_000_000]; 3];
+        let e = analyze(&capture(&w, MarkerTrack::Trigger { time_s: 5e-3 }), &timing, "hint").unwrap();
+        assert!(e.per_inference_uj.iter().all(|x| (x - 56.0).abs() < 1e-6), "{e:?}");
     }
 
     #[test]

@@ -209,30 +209,49 @@ impl Waveform {
         let interval_s = steps[(steps.len() - 1) / 2];
         let t0 = rows[0].0;
         let even = steps.iter().all(|d| (d - interval_s).abs() <= 0.01 * interval_s);
-        let held: Vec<&(f64, f64, f64, bool)> = if even {
-            rows.iter().collect()
-        } else {
-            let n = ((rows[rows.len() - 1].0 - t0) / interval_s).floor() + 1.0;
-            if n > MAX_SAMPLES {
-                return Err(format!("resampled at {interval_s} s it would take {n} samples; give evenly spaced rows"));
-            }
-            let mut row = 0;
-            (0..n as usize)
-                .map(|k| {
-                    let t = t0 + k as f64 * interval_s;
-                    while row + 1 < rows.len() && rows[row + 1].0 <= t + 1e-12 {
-                        row += 1;
-                    }
-                    &rows[row]
-                })
-                .collect()
-        };
-        Ok(Waveform {
+        if even {
+            return Ok(Waveform {
+                interval_s,
+                current_a: rows.iter().map(|r| r.1).collect(),
+                voltage_v: rows.iter().map(|r| r.2).collect(),
+                marker: rows.iter().map(|r| r.3).collect(),
+            });
+        }
+        // Each row holds until the next; a new sample is the mean over its
+        // interval (so a short spike keeps its charge), the marker its level
+        // at the interval's middle.
+        let n = ((rows[rows.len() - 1].0 - t0) / interval_s).floor() + 1.0;
+        if n > MAX_SAMPLES {
+            return Err(format!("resampled at {interval_s} s it would take {n} samples; give evenly spaced rows"));
+        }
+        let n = n as usize;
+        let end_of = |k: usize| rows.get(k + 1).map_or(f64::INFINITY, |r| r.0);
+        let mut w = Waveform {
             interval_s,
-            current_a: held.iter().map(|r| r.1).collect(),
-            voltage_v: held.iter().map(|r| r.2).collect(),
-            marker: held.iter().map(|r| r.3).collect(),
-        })
+            current_a: Vec::with_capacity(n),
+            voltage_v: Vec::with_capacity(n),
+            marker: Vec::with_capacity(n),
+        };
+        let mut row = 0;
+        for k in 0..n {
+            let (g0, g1) = (t0 + k as f64 * interval_s, t0 + (k + 1) as f64 * interval_s);
+            while end_of(row) <= g0 {
+                row += 1;
+            }
+            let (mut a, mut v, mut r) = (0.0, 0.0, row);
+            while r < rows.len() && rows[r].0 < g1 {
+                let overlap = end_of(r).min(g1) - rows[r].0.max(g0);
+                a += rows[r].1 * overlap;
+                v += rows[r].2 * overlap;
+                r += 1;
+            }
+            let middle = (g0 + g1) / 2.0;
+            let level = rows[..r].iter().rev().find(|x| x.0 <= middle).map_or(rows[row].3, |x| x.3);
+            w.current_a.push(a / interval_s);
+            w.voltage_v.push(v / interval_s);
+            w.marker.push(level);
+        }
+        Ok(w)
     }
 
     /// Exact energy over `from_s ..= to_s` in microjoules (V·I per sample,
@@ -277,8 +296,14 @@ mod tests {
         // Rows at 0, 10, 30 us: resampled every 10 us, the 10 us row held at 20 us.
         let text = "time_s,current_a,voltage_v,marker\n0,1,3,0\n0.00001,2,3,1\n0.00003,4,3,0\n";
         let w = Waveform::from_csv(text).unwrap();
-        assert_eq!(w.current_a, [1.0, 2.0, 2.0, 4.0]);
+        let close = |got: &[f64], want: &[f64]| got.iter().zip(want).all(|(g, w)| (g - w).abs() < 1e-9);
+        assert!(close(&w.current_a, &[1.0, 2.0, 2.0, 4.0]), "{:?}", w.current_a);
         assert_eq!(w.marker, [false, true, true, false]);
+        // A 1 us spike of 100 between 5 us rows keeps its charge in its interval.
+        let text = "time_s,current_a,voltage_v,marker\n0,1,3,0\n0.000005,100,3,0\n0.000006,1,3,0\n0.00001,1,3,0\n0.000015,1,3,0\n0.00002,1,3,0\n";
+        let w = Waveform::from_csv(text).unwrap();
+        assert!((w.interval_s - 5e-6).abs() < 1e-12);
+        assert!(close(&w.current_a, &[1.0, 20.8, 1.0, 1.0, 1.0]), "{:?}", w.current_a);
     }
 
     #[test]

@@ -569,6 +569,7 @@ where
         let conversion_s = f64::from(self.config.adc.conversion_us()) * 1e-6;
         let spec = SamplerSpec {
             expected_edges: plan.iterations.saturating_mul(plan.edges_per_inference),
+            tail_s: plan.inference_s.max(0.0),
             t0_s: self.clock.now_s(),
             cycle_s,
             shunt_conversion_s: conversion_s,

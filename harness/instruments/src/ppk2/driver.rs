@@ -367,7 +367,9 @@ impl PowerMeter for Ppk2 {
         let samples = |s: f64| (s.max(0.0) / SAMPLE_INTERVAL_S).round() as u64;
         let mut acquisition = Acquisition {
             edges: Edges::new(samples(plan.idle_s * 0.9), expected),
-            tail_samples: samples(self.config.tail_s),
+            // With an odd number of per-layer marks the last expected edge is a
+            // layer boundary and the last layers run on: keep an inference more.
+            tail_samples: samples(self.config.tail_s.max(plan.inference_s)),
             // Nothing after the deadline is used, should capture() never come.
             max_samples: samples(plan.timeout_s.max(0.0) + plan.capture_wait_s() + LATENCY_GRACE_S) as usize,
             ..Acquisition::default()

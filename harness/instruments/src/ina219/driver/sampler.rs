@@ -20,6 +20,9 @@ use crate::ina219::seams::{Clock, MarkerLine};
 /// What the capture thread needs to know.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct SamplerSpec {
+    /// Kept after the last expected edge: with an odd number of per-layer
+    /// marks that edge is a layer boundary, and the last layers run on.
+    pub tail_s: f64,
     /// Marker edges the case makes; the capture ends one conversion after the
     /// last of them.
     pub expected_edges: u32,
@@ -126,7 +129,7 @@ where
                         rec.edges.push(MarkerEdge { time_s: edge.time_s - spec.t0_s, high: edge.high });
                         control.edges_seen.store(rec.edges.len() as u32, Ordering::Release);
                         if rec.edges.len() as u64 == u64::from(spec.expected_edges) {
-                            done_after_s = Some(edge.time_s - spec.t0_s);
+                            done_after_s = Some(edge.time_s - spec.t0_s + spec.tail_s);
                         }
                     }
                 }
