@@ -23,6 +23,8 @@ pub enum Exit {
     NoTarget,
     /// A power meter could not be reached or its capture gave no energy.
     PowerFailed,
+    /// `tinybench compare` found a regression beyond its thresholds.
+    Regression,
     /// Stopped by Ctrl-C (SIGINT) after writing what finished.
     Interrupted,
     /// Stopped by SIGTERM after writing what finished.
@@ -31,7 +33,7 @@ pub enum Exit {
 
 impl Exit {
     /// Every code, in the order the documentation lists them.
-    pub const ALL: [Exit; 10] = [
+    pub const ALL: [Exit; 11] = [
         Exit::Success,
         Exit::BenchmarkFailed,
         Exit::BadInput,
@@ -40,6 +42,7 @@ impl Exit {
         Exit::WriteFailed,
         Exit::NoTarget,
         Exit::PowerFailed,
+        Exit::Regression,
         Exit::Interrupted,
         Exit::Terminated,
     ];
@@ -54,6 +57,7 @@ impl Exit {
             Exit::WriteFailed => 5,
             Exit::NoTarget => 6,
             Exit::PowerFailed => 7,
+            Exit::Regression => 8,
             // 128 + the signal number, as shells report a process killed by it.
             Exit::Interrupted => 130,
             Exit::Terminated => 143,
@@ -78,6 +82,9 @@ impl Exit {
             Exit::NoTarget => "no target to run on: no debug probe found, or not the one the configuration asks for",
             Exit::PowerFailed => {
                 "a power meter could not be reached or gave no energy (instrument error, marker not seen); timing results are kept"
+            }
+            Exit::Regression => {
+                "`tinybench compare` found a regression beyond its thresholds (cycles, energy, flash, accuracy, a failed case)"
             }
             Exit::Interrupted => "stopped by Ctrl-C (SIGINT) after writing what finished; `run --resume` finishes it",
             Exit::Terminated => "stopped by SIGTERM after writing what finished; `run --resume` finishes it",
@@ -135,8 +142,9 @@ mod tests {
             Exit::WriteFailed => 5,
             Exit::NoTarget => 6,
             Exit::PowerFailed => 7,
-            Exit::Interrupted => 8,
-            Exit::Terminated => 9,
+            Exit::Regression => 8,
+            Exit::Interrupted => 9,
+            Exit::Terminated => 10,
         }
     }
 

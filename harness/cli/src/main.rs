@@ -6,6 +6,7 @@
 //! panic: a closed pipe or a full device must not cost a run its results,
 //! which are in files written first.
 
+mod compare;
 mod exit;
 mod instrument;
 mod model;
@@ -49,6 +50,9 @@ enum Command {
     /// List the debug probes connected (for [target] probe in a run configuration)
     #[command(after_help = exit::help_text())]
     Probe(probe::ProbeArgs),
+    /// Compare a run with a baseline case by case; exit 8 on a regression beyond the thresholds (the CI gate)
+    #[command(after_help = exit::help_text())]
+    Compare(compare::CompareArgs),
     /// Run a power instrument's simulator on its own, serving a waveform over the instrument's protocol
     #[command(after_help = exit::help_text())]
     Instrument(instrument::InstrumentArgs),
@@ -119,6 +123,7 @@ fn main() -> ExitCode {
         Command::Config(args) => run::config(args),
         Command::Probe(args) => probe::probe(args),
         Command::Instrument(args) => instrument::instrument(args),
+        Command::Compare(args) => compare::compare_runs(args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

@@ -8,12 +8,14 @@
 //! Tables come from comfy-table (terminal and Markdown presets), progress
 //! bars from indicatif.
 
+pub mod compare;
 mod files;
 mod table;
 mod terminal;
 
 use tinybench_runner::BenchEvent;
 
+pub use compare::{Comparison, Thresholds, compare};
 pub use files::{FilesReporter, csv_string, json_string, markdown_string};
 pub use table::{TableStyle, summary_table};
 pub use terminal::TerminalReporter;
