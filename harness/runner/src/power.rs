@@ -43,7 +43,7 @@ impl Meters {
         }
         for case in &config.cases {
             let Some(meter) = config.power.meter_of(case) else { continue };
-            if is_instrument(meter) && !self.open.contains_key(&case.power) {
+            if meter.is_instrument() && !self.open.contains_key(&case.power) {
                 let opened = self.factory.open(&case.power, meter, &config.power, &config.board)?;
                 self.open.insert(case.power.clone(), opened);
             }
@@ -54,10 +54,6 @@ impl Meters {
     fn get(&mut self, name: &str) -> Option<&mut Box<dyn PowerMeter>> {
         self.open.get_mut(name)
     }
-}
-
-fn is_instrument(meter: &MeterConfig) -> bool {
-    !matches!(meter, MeterConfig::None | MeterConfig::Model)
 }
 
 /// Whether the case is measured at all.
@@ -73,7 +69,7 @@ pub fn needs_counter_trace(config: &RunConfig) -> bool {
             .cases
             .iter()
             .filter_map(|c| config.power.meter_of(c))
-            .any(|m| *m == MeterConfig::Model || (config.power.simulate && is_instrument(m)))
+            .any(|m| *m == MeterConfig::Model || (config.power.simulate && m.is_instrument()))
 }
 
 /// The firmware build variables for the case's measurement.

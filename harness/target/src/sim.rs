@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use tinybench_config::{Board, Core, INSTRUCTION_CLASSES, RegionKind};
+use tinybench_config::{Board, Core, RegionKind};
 use tinybench_sim::{
     CoreKind, CounterTrace, MarkerPin, RegionSpec, SimConfig, SimError, Simulator, StopReason, TraceRecorder,
 };
@@ -54,14 +54,8 @@ pub fn simulator_for(board: &Board) -> Result<Simulator, SimError> {
         })?;
     }
     if let Some(model) = &board.power_model {
-        let mut weights = [0u64; 16];
-        for (i, class) in INSTRUCTION_CLASSES.iter().enumerate() {
-            if let Some(pc) = model.class_extra_pc.get(*class) {
-                // Femtocoulombs per instruction: integers keep the sum exact.
-                weights[i] = (pc * 1000.0).round() as u64;
-            }
-        }
-        sim.set_class_weights(weights);
+        // Encoded where the modeled trace decodes them.
+        sim.set_class_weights(tinybench_power::model::class_weights(model));
     }
     Ok(sim)
 }
@@ -262,7 +256,7 @@ mod tests {
     /// The power model's class names are the simulator's.
     #[test]
     fn the_configs_instruction_classes_are_the_simulators() {
-        assert_eq!(INSTRUCTION_CLASSES, tinybench_sim::insn::CLASS_NAMES);
+        assert_eq!(tinybench_config::INSTRUCTION_CLASSES, tinybench_sim::insn::CLASS_NAMES);
     }
 
     /// A firmware's marker writes reach the modeled pin on every simulated board.

@@ -136,6 +136,11 @@ pub enum MeterConfig {
 }
 
 impl MeterConfig {
+    /// An instrument (a driver to open), not `none` or `model`.
+    pub fn is_instrument(&self) -> bool {
+        !matches!(self, MeterConfig::None | MeterConfig::Model)
+    }
+
     /// The `kind` it was written as.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -814,7 +819,7 @@ fn validate_power(source: &SourceFile, raw: &RawPower, board: &Board) -> Result<
                     ));
                 }
             };
-            let instruments = meters.values().any(is_instrument);
+            let instruments = meters.values().any(MeterConfig::is_instrument);
             if !simulate || !instruments {
                 return Err(source.invalid(
                     fault.span(),
@@ -844,10 +849,6 @@ fn ina219_adc_bits(shunt_ohms: f64, max_current_ma: f64) -> u8 {
     (9..=12)
         .find(|&bits| 10e-6 * f64::from(1u32 << (12 - bits)) / shunt_ohms <= max_current_ma * 1e-3 / 1000.0)
         .unwrap_or(12)
-}
-
-fn is_instrument(meter: &MeterConfig) -> bool {
-    !matches!(meter, MeterConfig::None | MeterConfig::Model)
 }
 
 impl RawMeter {
