@@ -9,7 +9,8 @@ use tinybench_runner::FailureKind;
 pub enum Exit {
     Success,
     /// A benchmark ran but failed: the firmware reported an error, or its
-    /// output differs from the host's.
+    /// output differs from the host's; or `tinybench compare` found a
+    /// regression (one code for "the benchmark got worse", as CI expects).
     BenchmarkFailed,
     /// Bad input: usage, configuration, board, model or ELF file, run folder.
     BadInput,
@@ -23,8 +24,6 @@ pub enum Exit {
     NoTarget,
     /// A power meter could not be reached or its capture gave no energy.
     PowerFailed,
-    /// `tinybench compare` found a regression beyond its thresholds.
-    Regression,
     /// Stopped by Ctrl-C (SIGINT) after writing what finished.
     Interrupted,
     /// Stopped by SIGTERM after writing what finished.
@@ -33,7 +32,7 @@ pub enum Exit {
 
 impl Exit {
     /// Every code, in the order the documentation lists them.
-    pub const ALL: [Exit; 11] = [
+    pub const ALL: [Exit; 10] = [
         Exit::Success,
         Exit::BenchmarkFailed,
         Exit::BadInput,
@@ -42,7 +41,6 @@ impl Exit {
         Exit::WriteFailed,
         Exit::NoTarget,
         Exit::PowerFailed,
-        Exit::Regression,
         Exit::Interrupted,
         Exit::Terminated,
     ];
@@ -57,7 +55,6 @@ impl Exit {
             Exit::WriteFailed => 5,
             Exit::NoTarget => 6,
             Exit::PowerFailed => 7,
-            Exit::Regression => 8,
             // 128 + the signal number, as shells report a process killed by it.
             Exit::Interrupted => 130,
             Exit::Terminated => 143,
@@ -69,7 +66,8 @@ impl Exit {
         match self {
             Exit::Success => "success",
             Exit::BenchmarkFailed => {
-                "a benchmark ran but failed (firmware reported an error, output differs from the host)"
+                "a benchmark ran but failed (firmware reported an error, output differs from the host), \
+                 or `tinybench compare` found a regression beyond its thresholds"
             }
             Exit::BadInput => "bad input: usage, configuration, board, model or ELF file, run folder",
             Exit::BuildFailed => {
@@ -82,9 +80,6 @@ impl Exit {
             Exit::NoTarget => "no target to run on: no debug probe found, or not the one the configuration asks for",
             Exit::PowerFailed => {
                 "a power meter could not be reached or gave no energy (instrument error, marker not seen); timing results are kept"
-            }
-            Exit::Regression => {
-                "`tinybench compare` found a regression beyond its thresholds (cycles, energy, flash, accuracy, a failed case)"
             }
             Exit::Interrupted => "stopped by Ctrl-C (SIGINT) after writing what finished; `run --resume` finishes it",
             Exit::Terminated => "stopped by SIGTERM after writing what finished; `run --resume` finishes it",
@@ -142,9 +137,8 @@ mod tests {
             Exit::WriteFailed => 5,
             Exit::NoTarget => 6,
             Exit::PowerFailed => 7,
-            Exit::Regression => 8,
-            Exit::Interrupted => 9,
-            Exit::Terminated => 10,
+            Exit::Interrupted => 8,
+            Exit::Terminated => 9,
         }
     }
 

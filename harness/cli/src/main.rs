@@ -11,6 +11,7 @@ mod exit;
 mod instrument;
 mod model;
 mod probe;
+mod report;
 mod run;
 mod sim;
 mod train;
@@ -50,7 +51,10 @@ enum Command {
     /// List the debug probes connected (for [target] probe in a run configuration)
     #[command(after_help = exit::help_text())]
     Probe(probe::ProbeArgs),
-    /// Compare a run with a baseline case by case; exit 8 on a regression beyond the thresholds (the CI gate)
+    /// Rebuild a run's reports (CSV, Markdown, HTML, plots) from its Parquet tables
+    #[command(after_help = exit::help_text())]
+    Report(report::ReportArgs),
+    /// Compare a run with a baseline case by case; exit 1 on a regression beyond the thresholds (the CI gate)
     #[command(after_help = exit::help_text())]
     Compare(compare::CompareArgs),
     /// Run a power instrument's simulator on its own, serving a waveform over the instrument's protocol
@@ -124,6 +128,7 @@ fn main() -> ExitCode {
         Command::Probe(args) => probe::probe(args),
         Command::Instrument(args) => instrument::instrument(args),
         Command::Compare(args) => compare::compare_runs(args),
+        Command::Report(args) => report::report(args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

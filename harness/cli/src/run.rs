@@ -111,7 +111,12 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
             anyhow::Error::new(e).context(format!("cannot write results to {}", run_dir.display())),
         ));
     }
-    tell!("\nwrote {}", files.paths().map(|p| p.display().to_string()).join(", "));
+    let mut written: Vec<String> = files.paths().iter().map(|p| p.display().to_string()).collect();
+    let plots = run_dir.join(tinybench_report::PLOTS_DIR);
+    if plots.is_dir() {
+        written.push(format!("{}/", plots.display()));
+    }
+    tell!("\nwrote {}", written.join(", "));
     if results.interrupted && stop.is_raised() {
         let signal = stop.signal().unwrap_or(signal_hook::consts::SIGINT as usize);
         return Err(Failure::new(

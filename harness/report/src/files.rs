@@ -1,4 +1,5 @@
-//! The run folder's files: `results.csv`, `results.json`, `report.md`,
+//! The run folder's files: `results.json`, the Parquet tables and the
+//! reports derived from them (`results.csv`, `report.md`, `report.html`, `plots/`),
 //! rewritten whole (temporary file + rename) when the run starts and after
 //! every case, so an interrupted run leaves readable files that say what is
 //! missing.
@@ -9,9 +10,10 @@ use serde::Serialize;
 use tinybench_runner::{BenchEvent, CaseResult, RunResults, write_atomically};
 
 use crate::table::{TableStyle, table};
-use crate::{Reporter, summary_table, thousands};
+use crate::{ReportError, Reporter, summary_table, tables, thousands};
 
-/// Writes the three result files, after every case and at the end.
+/// Writes the run's files after every case and at the end: `results.json`,
+/// the Parquet tables, and every report derived from them.
 pub struct FilesReporter {
     dir: PathBuf,
     partial: Option<RunResults>,
@@ -22,26 +24,84 @@ impl FilesReporter {
         FilesReporter { dir: dir.to_owned(), partial: None }
     }
 
-    /// The files this reporter writes.
-    pub fn paths(&self) -> [PathBuf; 3] {
-        [self.dir.join("results.csv"), self.dir.join("results.json"), self.dir.join("report.md")]
+    /// The files this reporter writes (beside `plots/`).
+    pub fn paths(&self) -> Vec<PathBuf> {
+        [JSON_FILE, tables::RESULTS_FILE, tables::LAYERS_FILE, CSV_FILE, MARKDOWN_FILE, HTML_FILE]
+            .iter()
+            .map(|name| self.dir.join(name))
+            .collect()
     }
 
-    fn write(&self, results: &RunResults) -> std::io::Result<()> {
-        let [csv, json, md] = self.paths();
-        write_atomically(&csv, csv_string(results)?.as_bytes())?;
-        write_atomically(&json, json_string(results)?.as_bytes())?;
-        write_atomically(&md, markdown_string(results).as_bytes())
+    fn write(&self, results: &RunResults) -> Result<(), ReportError> {
+        let json = self.dir.join(JSON_FILE);
+        write_atomically(&json, json_string(results).map_err(|e| io_error(&json, e))?.as_bytes())
+            .map_err(|e| io_error(&json, e))?;
+        tables::write_tables(&self.dir, results)?;
+        write_reports(&self.dir, &self.dir, results).map(|_| ())
     }
 
     /// Applies `change` to the run so far and writes the files.
-    fn update(&mut self, change: impl FnOnce(&mut RunResults)) -> std::io::Result<()> {
+    fn update(&mut self, change: impl FnOnce(&mut RunResults)) -> Result<(), ReportError> {
         let Some(partial) = self.partial.as_mut() else { return Ok(()) };
         change(partial);
         partial.update_status();
         let partial = partial.clone();
         self.write(&partial)
     }
+}
+
+pub const JSON_FILE: &str = "results.json";
+pub const CSV_FILE: &str = "results.csv";
+pub const MARKDOWN_FILE: &str = "report.md";
+pub const HTML_FILE: &str = "report.html";
+pub const PLOTS_DIR: &str = "plots";
+
+fn io_error(path: &Path, source: std::io::Error) -> ReportError {
+    ReportError::Io { path: path.to_owned(), source }
+}
+
+/// The largest trace file read for plotting.
+const MAX_TRACE_BYTES: u64 = 1 << 30;
+
+/// Writes every report derived from the tables into `out`: `results.csv`,
+/// `report.md`, `report.html` and `plots/`, reading the cases' current
+/// traces from `run_dir/cases/<case>/trace.csv`. Returns the files written.
+/// `tinybench report` calls this with the tables read back, so its output
+/// equals the run's byte for byte.
+pub fn write_reports(run_dir: &Path, out: &Path, results: &RunResults) -> Result<Vec<PathBuf>, ReportError> {
+    let mut traces = std::collections::BTreeMap::new();
+    for r in results.results.iter().filter(|r| r.energy.is_some()) {
+        let path = run_dir.join("cases").join(&r.case).join("trace.csv");
+        if !path.is_file() {
+            continue;
+        }
+        let bytes = tinybench_runner::input::read_limited(&path, MAX_TRACE_BYTES, "trace")
+            .map_err(|e| ReportError::Read { path: path.clone(), message: e.to_string() })?;
+        let trace = crate::plots::CaseTrace::from_csv(&String::from_utf8_lossy(&bytes))
+            .map_err(|message| ReportError::Read { path: path.clone(), message })?;
+        traces.insert(r.case.clone(), trace);
+    }
+    let plots = crate::plots::plots(results, &traces)?;
+    let mut written = Vec::new();
+    let mut put = |path: PathBuf, bytes: &[u8]| -> Result<(), ReportError> {
+        write_atomically(&path, bytes).map_err(|e| io_error(&path, e))?;
+        written.push(path);
+        Ok(())
+    };
+    let csv = out.join(CSV_FILE);
+    let text = csv_string(results).map_err(|e| io_error(&csv, e))?;
+    put(csv, text.as_bytes())?;
+    put(out.join(MARKDOWN_FILE), markdown_string(results).as_bytes())?;
+    put(out.join(HTML_FILE), crate::html::html_string(results, &plots).as_bytes())?;
+    if !plots.is_empty() {
+        let dir = out.join(PLOTS_DIR);
+        std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
+        for p in &plots {
+            put(dir.join(format!("{}.svg", p.id)), p.svg.as_bytes())?;
+            put(dir.join(format!("{}.png", p.id)), &p.png)?;
+        }
+    }
+    Ok(written)
 }
 
 impl Reporter for FilesReporter {
@@ -61,6 +121,7 @@ impl Reporter for FilesReporter {
             }
             _ => Ok(()),
         }
+        .map_err(std::io::Error::from)
     }
 }
 
@@ -201,7 +262,7 @@ impl<'a> From<&'a CaseResult> for CsvRow<'a> {
 }
 
 /// The board's `[settings]` in one line, keys in order.
-fn board_settings(r: &CaseResult, between: &str, separator: &str) -> String {
+pub(crate) fn board_settings(r: &CaseResult, between: &str, separator: &str) -> String {
     let pairs = r.provenance.board_settings.iter().map(|(k, v)| format!("{k}{between}{v}"));
     pairs.collect::<Vec<_>>().join(separator)
 }
@@ -303,7 +364,7 @@ fn fence_for(text: &str) -> String {
 }
 
 /// Where the run's energy figures come from, for the report's header.
-fn energy_line(r: &CaseResult) -> String {
+pub(crate) fn energy_line(r: &CaseResult) -> String {
     match &r.energy {
         None => "none (no `[power]` meter)".to_owned(),
         Some(e) => format!(
@@ -317,7 +378,7 @@ fn energy_line(r: &CaseResult) -> String {
 }
 
 /// A case's energy figures in a sentence or two.
-fn energy_paragraph(r: &CaseResult) -> String {
+pub(crate) fn energy_paragraph(r: &CaseResult) -> String {
     let Some(e) = &r.energy else {
         return "No energy figures: the case has no `[power]` meter.\n".to_owned();
     };
@@ -351,12 +412,26 @@ fn energy_paragraph(r: &CaseResult) -> String {
     text
 }
 
-fn case_section(md: &mut String, r: &CaseResult) {
-    let strings = |cells: &[&str]| cells.iter().map(|c| c.to_string()).collect::<Vec<_>>();
-    let timing = r.provenance.timing.split(' ').next().unwrap_or("");
-    md.push_str(&format!("\n## {}\n\n", r.case));
-    md.push_str(&format!(
-        "Workload `{}` `{}`, {} weights, kernels `{}`, {} MACs per inference; {} warm-up and {} timed inferences at {} Hz.\n\n",
+/// A table's header, rows and right-aligned (numeric) columns.
+pub(crate) struct Cells {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    pub right: Vec<usize>,
+}
+
+fn strings(cells: &[&str]) -> Vec<String> {
+    cells.iter().map(|c| c.to_string()).collect()
+}
+
+/// `simulated` or `measured`, the first word of the case's timing.
+fn timing_word(r: &CaseResult) -> &str {
+    r.provenance.timing.split(' ').next().unwrap_or("")
+}
+
+/// The sentence that opens a case's section.
+pub(crate) fn case_intro(r: &CaseResult) -> String {
+    format!(
+        "Workload `{}` `{}`, {} weights, kernels `{}`, {} MACs per inference; {} warm-up and {} timed inferences at {} Hz.",
         r.workload,
         r.shape,
         r.quantization,
@@ -365,13 +440,16 @@ fn case_section(md: &mut String, r: &CaseResult) {
         r.warmup,
         r.iterations,
         thousands(r.provenance.clock_hz)
-    ));
-    md.push_str(&table(
-        TableStyle::Markdown,
-        &strings(&["metric", "min", "median", "max"]),
-        vec![
+    )
+}
+
+/// Cycles and latency: min, median, max.
+pub(crate) fn timing_cells(r: &CaseResult) -> Cells {
+    Cells {
+        header: strings(&["metric", "min", "median", "max"]),
+        rows: vec![
             vec![
-                format!("cycles ({timing})"),
+                format!("cycles ({})", timing_word(r)),
                 thousands(r.cycles.min as u64),
                 thousands(r.cycles.median as u64),
                 thousands(r.cycles.max as u64),
@@ -383,11 +461,11 @@ fn case_section(md: &mut String, r: &CaseResult) {
                 format!("{:.2}", r.latency_us.max),
             ],
         ],
-        &[1, 2, 3],
-    ));
-    md.push('\n');
-    md.push_str(&energy_paragraph(r));
-    md.push('\n');
+        right: vec![1, 2, 3],
+    }
+}
+
+pub(crate) fn memory_cells(r: &CaseResult) -> Cells {
     let m = &r.memory;
     let memory = [
         ("text", m.sections.text_bytes),
@@ -400,67 +478,74 @@ fn case_section(md: &mut String, r: &CaseResult) {
         ("weights", r.weight_bytes),
         ("activation arena", r.arena_bytes),
     ];
-    md.push_str(&table(
-        TableStyle::Markdown,
-        &strings(&["memory", "bytes"]),
-        memory.iter().map(|(name, v)| vec![(*name).to_owned(), thousands(*v)]).collect(),
-        &[1],
-    ));
-    if m.sections.eval_data_bytes > 0 {
-        md.push_str(&format!(
-            "\nEvaluation inputs linked for the accuracy run ({} bytes) are not counted in flash.\n",
-            thousands(m.sections.eval_data_bytes)
+    Cells {
+        header: strings(&["memory", "bytes"]),
+        rows: memory.iter().map(|(name, v)| vec![(*name).to_owned(), thousands(*v)]).collect(),
+        right: vec![1],
+    }
+}
+
+/// Sentences after the memory table (evaluation inputs, accuracy).
+pub(crate) fn memory_notes(r: &CaseResult) -> Vec<String> {
+    let mut notes = Vec::new();
+    if r.memory.sections.eval_data_bytes > 0 {
+        notes.push(format!(
+            "Evaluation inputs linked for the accuracy run ({} bytes) are not counted in flash.",
+            thousands(r.memory.sections.eval_data_bytes)
         ));
     }
     if let Some(a) = &r.accuracy {
-        md.push_str(&format!(
-            "\nAccuracy: {:.2}% on {} test samples (host engine); {:.2}% on the first {} on the target, \
-             whose outputs equal the host's byte for byte.\n",
+        notes.push(format!(
+            "Accuracy: {:.2}% on {} test samples (host engine); {:.2}% on the first {} on the target, \
+             whose outputs equal the host's byte for byte.",
             a.host_pct, a.host_samples, a.target_pct, a.target_samples
         ));
     }
-    if !r.layers.is_empty() {
-        md.push('\n');
-        let with_energy = r.layers.iter().any(|l| l.energy_uj.is_some());
-        let mut header =
-            strings(&["layer", "op", "output", "MACs", "weight B", &format!("cycles ({timing})"), "MAC/cycle"]);
-        if with_energy {
-            let provenance = r.energy.as_ref().map_or("", |e| e.provenance.as_str());
-            header.push(format!("energy uJ ({provenance})"));
-        }
-        md.push_str(&table(
-            TableStyle::Markdown,
-            &header,
-            r.layers
-                .iter()
-                .map(|l| {
-                    let mut row = vec![
-                        l.index.to_string(),
-                        l.op.clone(),
-                        l.output_shape.clone(),
-                        thousands(l.macs),
-                        thousands(l.weight_bytes),
-                        thousands(l.cycles_median as u64),
-                        format!("{:.3}", l.macs_per_cycle),
-                    ];
-                    if with_energy {
-                        row.push(l.energy_uj.map_or(String::new(), |e| format!("{e:.4}")));
-                    }
-                    row
-                })
-                .collect(),
-            &[0, 3, 4, 5, 6, 7],
-        ));
-        // After the table: a line between its header and rows would end it.
-        if r.layers.iter().any(|l| l.cycles_median == 0.0 && l.macs > 0) {
-            md.push_str(
-                "\nLayers showing 0 cycles are fused into the following layer by the kernel set; \
-                 the group's cycles are on its last layer.\n",
-            );
-        }
+    notes
+}
+
+/// The per-layer table (none for a workload without layers), and the note
+/// on fused layers where one shows 0 cycles.
+pub(crate) fn layer_cells(r: &CaseResult) -> Option<(Cells, Option<&'static str>)> {
+    if r.layers.is_empty() {
+        return None;
     }
-    md.push_str(&format!(
-        "\nOutput checksum {:#010x} ({}); firmware SHA-256 `{}`.\n",
+    let with_energy = r.layers.iter().any(|l| l.energy_uj.is_some());
+    let mut header =
+        strings(&["layer", "op", "output", "MACs", "weight B", &format!("cycles ({})", timing_word(r)), "MAC/cycle"]);
+    if with_energy {
+        let provenance = r.energy.as_ref().map_or("", |e| e.provenance.as_str());
+        header.push(format!("energy uJ ({provenance})"));
+    }
+    let rows = r
+        .layers
+        .iter()
+        .map(|l| {
+            let mut row = vec![
+                l.index.to_string(),
+                l.op.clone(),
+                l.output_shape.clone(),
+                thousands(l.macs),
+                thousands(l.weight_bytes),
+                thousands(l.cycles_median as u64),
+                format!("{:.3}", l.macs_per_cycle),
+            ];
+            if with_energy {
+                row.push(l.energy_uj.map_or(String::new(), |e| format!("{e:.4}")));
+            }
+            row
+        })
+        .collect();
+    let fused = r.layers.iter().any(|l| l.cycles_median == 0.0 && l.macs > 0).then_some(
+        "Layers showing 0 cycles are fused into the following layer by the kernel set; \
+         the group's cycles are on its last layer.",
+    );
+    Some((Cells { header, rows, right: vec![0, 3, 4, 5, 6, 7] }, fused))
+}
+
+pub(crate) fn checksum_sentence(r: &CaseResult) -> String {
+    format!(
+        "Output checksum {:#010x} ({}); firmware SHA-256 `{}`.",
         r.output_checksum,
         if r.checksum_ok {
             "equals the host's computation".to_owned()
@@ -468,7 +553,34 @@ fn case_section(md: &mut String, r: &CaseResult) {
             format!("host expected {:#010x}", r.expected_checksum)
         },
         r.provenance.firmware_sha256
-    ));
+    )
+}
+
+fn markdown_table(cells: Cells) -> String {
+    table(TableStyle::Markdown, &cells.header, cells.rows, &cells.right)
+}
+
+fn case_section(md: &mut String, r: &CaseResult) {
+    md.push_str(&format!("\n## {}\n\n", r.case));
+    md.push_str(&case_intro(r));
+    md.push_str("\n\n");
+    md.push_str(&markdown_table(timing_cells(r)));
+    md.push('\n');
+    md.push_str(&energy_paragraph(r));
+    md.push('\n');
+    md.push_str(&markdown_table(memory_cells(r)));
+    for note in memory_notes(r) {
+        md.push_str(&format!("\n{note}\n"));
+    }
+    if let Some((cells, fused)) = layer_cells(r) {
+        md.push('\n');
+        md.push_str(&markdown_table(cells));
+        // After the table: a line between its header and rows would end it.
+        if let Some(fused) = fused {
+            md.push_str(&format!("\n{fused}\n"));
+        }
+    }
+    md.push_str(&format!("\n{}\n", checksum_sentence(r)));
 }
 
 #[cfg(test)]

@@ -10,15 +10,53 @@
 
 pub mod compare;
 mod files;
+mod html;
+pub mod plots;
 mod table;
+pub mod tables;
 mod terminal;
+
+use std::path::PathBuf;
 
 use tinybench_runner::BenchEvent;
 
-pub use compare::{Comparison, Thresholds, compare};
-pub use files::{FilesReporter, csv_string, json_string, markdown_string};
+pub use compare::{Allowance, Comparison, DEFAULT_MAD_K, ThresholdError, Thresholds, compare};
+pub use files::{FilesReporter, PLOTS_DIR, csv_string, json_string, markdown_string, write_reports};
+pub use html::html_string;
 pub use table::{TableStyle, summary_table};
 pub use terminal::TerminalReporter;
+
+/// What can go wrong writing or reading a run's reports and tables.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{}: cannot read: {message}", path.display())]
+    Read { path: PathBuf, message: String },
+    #[error("{}: Parquet: {source}", path.display())]
+    Parquet { path: PathBuf, source: polars::error::PolarsError },
+    #[error("{}: not a tinybench table of this version: {message}", path.display())]
+    Schema { path: PathBuf, message: String },
+    #[error(
+        "plot `{plot}` could not be drawn: {message}; the tables and other reports are written, please report this"
+    )]
+    Plot { plot: String, message: String },
+}
+
+impl ReportError {
+    pub(crate) fn parquet(path: &std::path::Path, source: polars::error::PolarsError) -> ReportError {
+        ReportError::Parquet { path: path.to_owned(), source }
+    }
+}
+
+impl From<ReportError> for std::io::Error {
+    fn from(e: ReportError) -> Self {
+        match e {
+            ReportError::Io { source, .. } => source,
+            other => std::io::Error::other(other),
+        }
+    }
+}
 
 /// Consumes run events.
 pub trait Reporter {

@@ -67,9 +67,15 @@ fn markdown_cell(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ").replace('|', "\\|")
 }
 
-/// One row per case in run order: results, failures (`FAILED (kind)`; the
-/// reasons follow the table) and cases not run yet (`not run`).
-pub fn summary_table(results: &RunResults, style: TableStyle) -> String {
+/// The summary's header, one row of cells per case in run order (the case
+/// name first), and the numeric columns: for every rendering of it.
+pub(crate) struct SummaryCells {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    pub right: Vec<usize>,
+}
+
+pub(crate) fn summary_cells(results: &RunResults) -> SummaryCells {
     let timing = results.results.first().map_or("cycles", |r| {
         if r.provenance.timing.starts_with("simulated") { "cycles (simulated)" } else { "cycles (measured)" }
     });
@@ -116,7 +122,14 @@ pub fn summary_table(results: &RunResults, style: TableStyle) -> String {
             }
         })
         .collect();
-    let mut text = table(style, &header, rows, &[4, 5, 6, 7, 8, 9, 10, 11]);
+    SummaryCells { header, rows, right: vec![4, 5, 6, 7, 8, 9, 10, 11] }
+}
+
+/// One row per case in run order: results, failures (`FAILED (kind)`; the
+/// reasons follow the table) and cases not run yet (`not run`).
+pub fn summary_table(results: &RunResults, style: TableStyle) -> String {
+    let SummaryCells { header, rows, right } = summary_cells(results);
+    let mut text = table(style, &header, rows, &right);
     for f in &results.failures {
         text.push_str(&match style {
             TableStyle::Terminal => format!("{}: {}\n", f.case, f.reason()),

@@ -18,7 +18,19 @@ use serde::{Deserialize, Serialize};
 pub const MARKER: &str = "run.json";
 
 /// The entries a run writes into its folder; nothing else is ever deleted.
-const RUN_ENTRIES: &[&str] = &[MARKER, "results.csv", "results.json", "report.md", "cases"];
+const RUN_ENTRIES: &[&str] = &[
+    MARKER,
+    "results.json",
+    "results.parquet",
+    "layers.parquet",
+    "results.csv",
+    "report.md",
+    "report.html",
+    "plots",
+    "cases",
+    // Written by `tinybench compare` into the run it checked.
+    "compare.md",
+];
 
 /// What `run.json` records.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
