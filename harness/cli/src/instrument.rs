@@ -26,7 +26,7 @@ enum InstrumentCommand {
     Serve {
         /// The instrument
         kind: Kind,
-        /// CSV with the header `time_s,current_a,voltage_v,marker`: a run's `cases/<case>/trace.csv`, or your own
+        /// A run's `cases/<case>/trace.parquet`, or CSV with the header `time_s,current_a,voltage_v,marker`
         #[arg(long)]
         waveform: PathBuf,
         /// n6705b: the address to listen on (port 5025 is the instrument's; 0 picks a free one)
@@ -58,10 +58,15 @@ pub fn instrument(args: InstrumentArgs) -> Result<u8, Failure> {
             waveform.display()
         )));
     }
-    let text = std::fs::read_to_string(&waveform)
-        .with_context(|| format!("{}: cannot read the waveform", waveform.display()))
-        .map_err(bad_input)?;
-    let parsed = Waveform::from_csv(&text).map_err(|e| bad_input(anyhow::anyhow!("{}: {e}", waveform.display())))?;
+    let parsed = if waveform.extension().is_some_and(|e| e == "parquet") {
+        tinybench_runner::trace::read_parquet(&waveform).and_then(|rows| Waveform::from_rows(&rows))
+    } else {
+        let text = std::fs::read_to_string(&waveform)
+            .with_context(|| format!("{}: cannot read the waveform", waveform.display()))
+            .map_err(bad_input)?;
+        Waveform::from_csv(&text)
+    }
+    .map_err(|e| bad_input(anyhow::anyhow!("{}: {e}", waveform.display())))?;
     say!(
         "serving {} ({:.6} s, {} samples every {:.3} us)",
         waveform.display(),

@@ -54,6 +54,9 @@ enum Command {
     /// Rebuild a run's reports (CSV, Markdown, HTML, plots) from its Parquet tables
     #[command(after_help = exit::help_text())]
     Report(report::ReportArgs),
+    /// Plot each case's latency, energy, flash, RAM and accuracy across runs (the nightly trend)
+    #[command(after_help = exit::help_text())]
+    Trend(report::TrendArgs),
     /// Compare a run with a baseline case by case; exit 1 on a regression beyond the thresholds (the CI gate)
     #[command(after_help = exit::help_text())]
     Compare(compare::CompareArgs),
@@ -129,6 +132,7 @@ fn main() -> ExitCode {
         Command::Instrument(args) => instrument::instrument(args),
         Command::Compare(args) => compare::compare_runs(args),
         Command::Report(args) => report::report(args),
+        Command::Trend(args) => report::trend(args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

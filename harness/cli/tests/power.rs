@@ -64,7 +64,7 @@ fn each_instrument_simulator_measures_the_mnist_family_as_the_model_integrates_i
         }
         // The layer table carries the figures too.
         assert!(r["layers"].as_array().unwrap().iter().any(|l| l["energy_uj"].is_number()), "{case}");
-        assert!(out.join("cases").join(case).join("trace.csv").is_file(), "{case}: its trace is saved");
+        assert!(out.join("cases").join(case).join("trace.parquet").is_file(), "{case}: its trace is saved");
     }
     assert!(layers_checked >= 30, "only {layers_checked} layers had 20 samples");
     let csv = std::fs::read_to_string(out.join("results.csv")).unwrap();

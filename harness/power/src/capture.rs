@@ -161,14 +161,14 @@ impl Waveform {
     }
 
     /// Reads a waveform from CSV with the header `time_s,current_a,voltage_v,marker`
-    /// (the `trace.csv` a run saves for each case; `marker` is 0 or 1). Time
+    /// (`marker` is 0 or 1; a run saves each case's trace as `trace.parquet`,
+    /// see [`Waveform::from_rows`]). Time
     /// starts at the first row. Rows closer to evenly spaced than 1% are taken
     /// as they are; others (an INA219's conversions, the modeled trace's
     /// stretches) are resampled at their median spacing, each sample holding
     /// the last row's values.
     pub fn from_csv(text: &str) -> Result<Waveform, String> {
         const HEADER: &str = "time_s,current_a,voltage_v,marker";
-        const MAX_SAMPLES: f64 = 50e6;
         let mut lines = text.lines().enumerate();
         match lines.next() {
             Some((_, header)) if header.trim() == HEADER => {}
@@ -200,6 +200,18 @@ impl Waveform {
                 return Err(format!("{}: time {t} s does not follow the row before", at()));
             }
             rows.push((t, a, v, marker));
+        }
+        Waveform::from_rows(&rows)
+    }
+
+    /// A waveform from rows of (time s, current A, voltage V, marker level)
+    /// with increasing times, as a run's `trace.parquet` holds them: rows
+    /// closer to evenly spaced than 1% are taken as they are, others are
+    /// resampled as [`Waveform::from_csv`] says.
+    pub fn from_rows(rows: &[(f64, f64, f64, bool)]) -> Result<Waveform, String> {
+        const MAX_SAMPLES: f64 = 50e6;
+        if let Some(k) = (1..rows.len()).find(|&k| rows[k].0 <= rows[k - 1].0) {
+            return Err(format!("row {}: time {} s does not follow the row before", k + 1, rows[k].0));
         }
         if rows.len() < 2 {
             return Err("a waveform needs at least two rows".to_owned());

@@ -60,26 +60,21 @@ fn io_error(path: &Path, source: std::io::Error) -> ReportError {
     ReportError::Io { path: path.to_owned(), source }
 }
 
-/// The largest trace file read for plotting.
-const MAX_TRACE_BYTES: u64 = 1 << 30;
-
 /// Writes every report derived from the tables into `out`: `results.csv`,
 /// `report.md`, `report.html` and `plots/`, reading the cases' current
-/// traces from `run_dir/cases/<case>/trace.csv`. Returns the files written.
-/// `tinybench report` calls this with the tables read back, so its output
-/// equals the run's byte for byte.
+/// traces from `run_dir/cases/<case>/trace.parquet`. Returns the files
+/// written. `tinybench report` calls this with the tables read back, so its
+/// output equals the run's byte for byte.
 pub fn write_reports(run_dir: &Path, out: &Path, results: &RunResults) -> Result<Vec<PathBuf>, ReportError> {
     let mut traces = std::collections::BTreeMap::new();
     for r in results.results.iter().filter(|r| r.energy.is_some()) {
-        let path = run_dir.join("cases").join(&r.case).join("trace.csv");
+        let path = run_dir.join("cases").join(&r.case).join(tinybench_runner::trace::TRACE_FILE);
         if !path.is_file() {
             continue;
         }
-        let bytes = tinybench_runner::input::read_limited(&path, MAX_TRACE_BYTES, "trace")
-            .map_err(|e| ReportError::Read { path: path.clone(), message: e.to_string() })?;
-        let trace = crate::plots::CaseTrace::from_csv(&String::from_utf8_lossy(&bytes))
+        let rows = tinybench_runner::trace::read_parquet(&path)
             .map_err(|message| ReportError::Read { path: path.clone(), message })?;
-        traces.insert(r.case.clone(), trace);
+        traces.insert(r.case.clone(), crate::plots::CaseTrace::from_rows(&rows));
     }
     let plots = crate::plots::plots(results, &traces)?;
     let mut written = Vec::new();

@@ -78,6 +78,12 @@ enum Spec {
         high: Vec<f64>,
         windows_ms: Vec<(f64, f64)>,
     },
+    /// One line per series over runs `0..x_labels.len()`.
+    Lines {
+        x_labels: Vec<String>,
+        y_label: String,
+        series: Vec<(String, Vec<(f64, f64)>)>,
+    },
 }
 
 /// Which of two values is better on an axis.
@@ -206,6 +212,94 @@ pub fn plots(results: &RunResults, traces: &BTreeMap<String, CaseTrace>) -> Resu
     Ok(out)
 }
 
+/// A figure followed across runs by [`trend`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrendMetric {
+    Latency,
+    Energy,
+    Flash,
+    Ram,
+    Accuracy,
+}
+
+impl TrendMetric {
+    pub const ALL: [TrendMetric; 5] =
+        [TrendMetric::Latency, TrendMetric::Energy, TrendMetric::Flash, TrendMetric::Ram, TrendMetric::Accuracy];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TrendMetric::Latency => "latency",
+            TrendMetric::Energy => "energy",
+            TrendMetric::Flash => "flash",
+            TrendMetric::Ram => "ram",
+            TrendMetric::Accuracy => "accuracy",
+        }
+    }
+
+    /// The case's figure, where it has one.
+    fn of(self, r: &CaseResult) -> Option<f64> {
+        match self {
+            TrendMetric::Latency => Some(r.latency_us.median),
+            TrendMetric::Energy => r.energy.as_ref().map(|e| e.energy_uj.median),
+            TrendMetric::Flash => Some(r.memory.flash_bytes as f64),
+            // As `tinybench compare` counts it: static RAM and the stack's peak.
+            TrendMetric::Ram => Some((r.memory.static_ram_bytes + r.memory.stack_peak_bytes) as f64),
+            TrendMetric::Accuracy => r.accuracy.as_ref().map(|a| a.host_pct),
+        }
+    }
+
+    fn axis(self, runs: &[RunResults]) -> String {
+        let cases: Vec<&CaseResult> = runs.iter().flat_map(|r| r.results.iter()).collect();
+        match self {
+            TrendMetric::Latency => {
+                let words: std::collections::BTreeSet<&str> = cases
+                    .iter()
+                    .map(|r| if r.provenance.timing.starts_with("measured") { "measured" } else { "simulated" })
+                    .collect();
+                format!("latency per inference, µs ({})", words.into_iter().collect::<Vec<_>>().join(" and "))
+            }
+            TrendMetric::Energy => format!("energy per inference, µJ ({})", energy_word(&cases)),
+            TrendMetric::Flash => "flash bytes (text + rodata + data)".to_owned(),
+            TrendMetric::Ram => "RAM bytes (static + stack peak)".to_owned(),
+            TrendMetric::Accuracy => "accuracy, % (host engine)".to_owned(),
+        }
+    }
+}
+
+/// `metric` of every case across `runs`, in the order given (oldest first),
+/// one line per case name; the x axis is labeled with each run's date.
+pub fn trend(runs: &[RunResults], metric: TrendMetric) -> Result<Plot, ReportError> {
+    let x_labels: Vec<String> = runs
+        .iter()
+        .map(|run| {
+            let stamp = run.results.first().map_or("", |r| r.provenance.timestamp.as_str());
+            // `12-02 02:17`: month, day and time, short enough for a dozen labels.
+            stamp.get(5..16).map_or_else(|| stamp.to_owned(), |s| s.replace('T', " "))
+        })
+        .collect();
+    render(
+        &format!("trend-{}", metric.name()),
+        &format!("{} over {} runs", metric.name(), runs.len()),
+        "Each case's figure in each run, oldest first (the x axis gives each run's date).",
+        Spec::Lines { x_labels, y_label: metric.axis(runs), series: trend_series(runs, metric) },
+    )
+}
+
+/// One line per case name, in order of first appearance: (run index, figure).
+fn trend_series(runs: &[RunResults], metric: TrendMetric) -> Vec<(String, Vec<(f64, f64)>)> {
+    let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    for (x, run) in runs.iter().enumerate() {
+        for r in &run.results {
+            let Some(y) = metric.of(r) else { continue };
+            match series.iter_mut().find(|(case, _)| *case == r.case) {
+                Some((_, points)) => points.push((x as f64, y)),
+                None => series.push((r.case.clone(), vec![(x as f64, y)])),
+            }
+        }
+    }
+    series
+}
+
 fn front_of(points: &[(String, f64, f64)], x: Better, y: Better) -> Vec<usize> {
     let xy: Vec<(f64, f64)> = points.iter().map(|p| (p.1, p.2)).collect();
     pareto_front(&xy, x, y)
@@ -257,27 +351,13 @@ pub struct CaseTrace {
 }
 
 impl CaseTrace {
-    /// Reads a run's `cases/<case>/trace.csv` (`time_s,current_a,voltage_v,marker`).
-    pub fn from_csv(text: &str) -> Result<CaseTrace, String> {
-        let mut trace = CaseTrace { time_s: Vec::new(), current_a: Vec::new(), marker: Vec::new() };
-        let mut lines = text.lines();
-        if lines.next().map(str::trim) != Some("time_s,current_a,voltage_v,marker") {
-            return Err("the first line must be `time_s,current_a,voltage_v,marker`".to_owned());
+    /// From a run's `cases/<case>/trace.parquet` rows (time, current, voltage, marker).
+    pub fn from_rows(rows: &[tinybench_runner::trace::TraceRow]) -> CaseTrace {
+        CaseTrace {
+            time_s: rows.iter().map(|r| r.0).collect(),
+            current_a: rows.iter().map(|r| r.1).collect(),
+            marker: rows.iter().map(|r| r.3).collect(),
         }
-        for (n, line) in lines.enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-            let fields: Vec<&str> = line.split(',').collect();
-            let parsed = match fields[..] {
-                [t, a, _, m] => {
-                    t.trim().parse::<f64>().ok().zip(a.trim().parse::<f64>().ok()).zip(Some(m.trim() == "1"))
-                }
-                _ => None,
-            };
-            let ((t, a), m) = parsed.ok_or_else(|| format!("line {}: expected 4 numbers", n + 2))?;
-            trace.time_s.push(t);
-            trace.current_a.push(a);
-            trace.marker.push(m);
-        }
-        Ok(trace)
     }
 
     fn spec(&self, provenance: &str) -> Spec {
@@ -378,6 +458,8 @@ where
     match spec {
         Spec::Scatter { x_label, y_label, points, front } => {
             let x_range = padded(points.iter().map(|p| p.1), false);
+            // Room on the right for the labels of the rightmost points.
+            let x_range = x_range.start..x_range.end + (x_range.end - x_range.start) * 0.2;
             let y_range = padded(points.iter().map(|p| p.2), false);
             let mut chart = ChartBuilder::on(root)
                 .caption(title, (FONT, 20))
@@ -441,6 +523,8 @@ where
                 .disable_y_mesh()
                 .x_desc(x_label.as_str())
                 .x_label_formatter(&|v| count_label(v))
+                // Few enough that cycle counts in the millions do not collide.
+                .x_labels(6)
                 .y_labels(n * 2 + 1)
                 .y_label_formatter(&|v| row_label(&names, *v))
                 .label_style(label_style.clone())
@@ -488,6 +572,8 @@ where
                 .disable_y_mesh()
                 .x_desc(x_label.as_str())
                 .x_label_formatter(&|v| count_label(v))
+                // Few enough that cycle counts in the millions do not collide.
+                .x_labels(6)
                 .y_labels(n * 2 + 1)
                 .y_label_formatter(&|v| row_label(&names, *v))
                 .label_style(label_style.clone())
@@ -534,6 +620,48 @@ where
             )?;
             chart
                 .draw_series(LineSeries::new(time_ms.iter().zip(high).map(|(&t, &h)| (t, h)), RGBColor(30, 90, 170)))?;
+        }
+        Spec::Lines { x_labels, y_label, series } => {
+            let n = x_labels.len().max(1);
+            let y_range = padded(series.iter().flat_map(|(_, p)| p.iter().map(|q| q.1)), false);
+            let mut chart = ChartBuilder::on(root)
+                .caption(title, (FONT, 20))
+                .margin(14)
+                .x_label_area_size(46)
+                .y_label_area_size(80)
+                .build_cartesian_2d(-0.3..(n as f64 - 0.7), y_range)?;
+            chart
+                .configure_mesh()
+                .x_desc("run")
+                .y_desc(y_label.as_str())
+                .x_labels(n.min(12))
+                .x_label_formatter(&|v| {
+                    let k = v.round();
+                    if (v - k).abs() > 0.01 || k < 0.0 {
+                        String::new()
+                    } else {
+                        x_labels.get(k as usize).cloned().unwrap_or_default()
+                    }
+                })
+                .y_label_formatter(&|v| if v.abs() >= 1000.0 { count_label(v) } else { format!("{v:.2}") })
+                .label_style(label_style.clone())
+                .light_line_style(RGBColor(236, 236, 236))
+                .draw()?;
+            for (k, (case, points)) in series.iter().enumerate() {
+                let colour = Palette99::pick(k).mix(0.95);
+                chart
+                    .draw_series(LineSeries::new(points.iter().copied(), colour.stroke_width(2)))?
+                    .label(case.as_str())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], colour.stroke_width(2)));
+                chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))?;
+            }
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .label_font(label_style.clone())
+                .position(SeriesLabelPosition::UpperRight)
+                .draw()?;
         }
     }
     root.present()?;
@@ -657,17 +785,43 @@ mod tests {
     }
 
     #[test]
-    fn a_trace_is_drawn_with_its_marker_windows() {
-        let mut csv = "time_s,current_a,voltage_v,marker\n".to_owned();
-        for k in 0..5000 {
-            let high = (1000..2000).contains(&k) || (3000..4000).contains(&k);
-            csv.push_str(&format!("{},{},3.3,{}\n", k as f64 * 1e-5, if high { 0.02 } else { 0.005 }, u8::from(high)));
+    fn a_trend_draws_each_case_across_runs() {
+        let mut runs = vec![model_run(), model_run(), model_run()];
+        for (k, run) in runs.iter_mut().enumerate() {
+            for r in &mut run.results {
+                r.provenance.timestamp = format!("2026-12-0{}T02:17:00Z", k + 1);
+                r.latency_us.median *= 1.0 + k as f64 * 0.1;
+            }
         }
-        let trace = CaseTrace::from_csv(&csv).unwrap();
+        // A case that only the last run has.
+        runs[2].results[0].case = "new-case".into();
+        let plot = trend(&runs, TrendMetric::Latency).unwrap();
+        assert_eq!(plot.id, "trend-latency");
+        for label in ["12-01 02:17", "12-03 02:17", "new-case", "int8-simd", "µs (simulated)"] {
+            assert!(plot.svg.contains(label), "{label}");
+        }
+        let series = trend_series(&runs, TrendMetric::Latency);
+        let line = |case: &str| series.iter().find(|(c, _)| c == case).map(|(_, p)| p.clone()).unwrap();
+        let simd = line("int8-simd");
+        assert_eq!(simd.iter().map(|p| p.0).collect::<Vec<_>>(), [0.0, 1.0, 2.0]);
+        assert!((simd[2].1 / simd[0].1 - 1.2).abs() < 1e-12, "{simd:?}");
+        assert_eq!(line("int8-reference").len(), 2, "not in the last run");
+        assert_eq!(line("new-case"), [(2.0, runs[2].results[0].latency_us.median)]);
+        assert!(trend(&runs, TrendMetric::Energy).unwrap().svg.contains("µJ (modeled)"));
+    }
+
+    #[test]
+    fn a_trace_is_drawn_with_its_marker_windows() {
+        let rows: Vec<(f64, f64, f64, bool)> = (0..5000)
+            .map(|k| {
+                let high = (1000..2000).contains(&k) || (3000..4000).contains(&k);
+                (k as f64 * 1e-5, if high { 0.02 } else { 0.005 }, 3.3, high)
+            })
+            .collect();
+        let trace = CaseTrace::from_rows(&rows);
         let Spec::Trace { windows_ms, high, .. } = trace.spec("modeled") else { unreachable!() };
         assert_eq!(windows_ms.len(), 2);
         assert!((windows_ms[0].0 - 10.0).abs() < 1e-9 && (windows_ms[1].1 - 40.0).abs() < 1e-9, "{windows_ms:?}");
         assert!(high.iter().all(|&ma| (ma - 20.0).abs() < 1e-9 || (ma - 5.0).abs() < 1e-9));
-        assert!(CaseTrace::from_csv("t\n1").is_err());
     }
 }

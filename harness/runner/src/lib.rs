@@ -21,7 +21,7 @@ pub mod results;
 pub mod seams;
 mod session;
 pub mod toolchain;
-mod trace;
+pub mod trace;
 pub mod workload;
 
 use std::path::{Path, PathBuf};

@@ -118,7 +118,7 @@ fn timing(config: &RunConfig, collected: &Collected) -> CaseTiming {
 }
 
 /// The case's energy after its run (none without a meter), and the trace
-/// saved as `trace.csv` beside the case.
+/// saved as `trace.parquet` beside the case.
 pub fn measure(
     meters: &mut Meters,
     config: &RunConfig,
@@ -157,8 +157,8 @@ pub fn measure(
             meter.capture()?
         }
     };
-    crate::trace::write_csv(&case_dir.join("trace.csv"), &capture)
-        .map_err(|e| RunnerError::io(&case_dir.join("trace.csv"), e))?;
+    let trace = case_dir.join(crate::trace::TRACE_FILE);
+    crate::trace::write_parquet(&trace, &capture).map_err(|e| RunnerError::io(&trace, e))?;
     let hint = match meter_config {
         MeterConfig::Model => format!(
             "the simulated firmware did not drive the marker ({} [marker] in {})",

@@ -177,7 +177,7 @@ fn a_meter_on_fakes_gives_measured_energy_per_inference() {
     // (40 mA - 2 mA idle) x 3 V x 100 us = 11.4 uJ.
     assert!((e.energy_uj.median - 11.4).abs() < 1e-9, "{e:?}");
     assert!((e.idle_power_mw.unwrap() - 6.0).abs() < 1e-9, "{e:?}");
-    assert!(dir.path().join("out/cases/first/trace.csv").is_file());
+    assert!(dir.path().join("out/cases/first/trace.parquet").is_file());
 }
 
 #[test]
@@ -197,7 +197,7 @@ fn a_capture_without_the_marker_fails_the_case_with_the_wiring_and_keeps_its_tim
     assert!(failure.error.contains("saw 0 marker edges where 4 were expected"), "{}", failure.error);
     assert!(failure.error.contains("marker pin"), "{}", failure.error);
     // The figures the run did get are kept beside the case.
-    assert!(dir.path().join("out/cases/first/trace.csv").is_file());
+    assert!(dir.path().join("out/cases/first/trace.parquet").is_file());
     let kept = std::fs::read_to_string(dir.path().join("out/cases/first/result-without-energy.json")).unwrap();
     assert!(kept.contains(&format!("\"cycles_per_iteration\": [\n    {CYCLES},")), "{kept}");
     assert!(!dir.path().join("out/cases/first/result.json").exists(), "--resume must run it again");
